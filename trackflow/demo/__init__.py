@@ -1,0 +1,1 @@
+"""The demo: real devices' backlogs replayed through the running pipeline."""
