@@ -1,0 +1,266 @@
+"""Events per second into Kafka three ways, in one run, on one machine:
+
+  batch   POST /track/batch with 2000-event batches
+  single  POST /track, one event per request
+  plain   a confluent-kafka producer with the ingress's settings, no HTTP
+
+The ingress runs as `python -m ingress` (uvicorn, --workers) on the default
+stack's broker, on a fresh topic; load comes from this process (httpx, asyncio).
+Every 2xx means Kafka acknowledged the events (acks=all), so the three
+figures are comparable. Results are printed as a Markdown table.
+
+    .venv/bin/python bench/ingress_throughput.py [--events 40000] [--single-events 4000]
+        [--workers 2] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ingress.config import IngressSettings  # noqa: E402  - after the path is set
+from ingress.deviceid import DeviceIds  # noqa: E402
+from ingress.events import RequestContext, build  # noqa: E402
+from ingress.producer import producer_config  # noqa: E402
+from ingress.registry import Registry  # noqa: E402
+from trackflow import settings as settings_module  # noqa: E402
+from trackflow.topics import Topics  # noqa: E402
+
+BATCH = 2000
+UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15"
+
+
+def event(i: int) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "payload": {
+            "name": "screen_view" if i % 3 else "add_to_cart",
+            "profileId": f"user-{i % 997}",
+            "properties": {
+                "__deviceId": f"device-{i % 5000}",
+                "__path": f"https://shop.example.com/products/{i % 300}?ref=home&utm_source=news",
+                "__referrer": "https://www.google.com/",
+                "price": 19.99 + i % 50,
+                "currency": "EUR",
+                "sku": f"SKU-{i:08d}",
+            },
+        },
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_ready(url: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"ingress at {url} not ready in {timeout_s} s")
+
+
+async def run_batches(
+    url: str, headers: dict[str, str], events: list[Any], parallel: int
+) -> float:
+    bodies = [
+        orjson.dumps({"events": events[i : i + BATCH]}) for i in range(0, len(events), BATCH)
+    ]
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            answer = await client.post("/track/batch", content=body, headers=headers)
+            assert answer.status_code == 202 and not answer.json()["rejected"], answer.text
+
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(parallel)))
+        return time.perf_counter() - started
+
+
+async def run_singles(
+    url: str, headers: dict[str, str], events: list[Any], parallel: int
+) -> float:
+    bodies = [orjson.dumps(item) for item in events]
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            answer = await client.post("/track", content=queue.get_nowait(), headers=headers)
+            assert answer.status_code == 200, answer.text
+
+    limits = httpx.Limits(max_connections=parallel, max_keepalive_connections=parallel)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(parallel)))
+        return time.perf_counter() - started
+
+
+def run_plain(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> float:
+    ingress = IngressSettings()
+    config = producer_config(
+        bootstrap,
+        linger_ms=ingress.linger_ms,
+        compression=ingress.compression,
+        delivery_timeout_s=ingress.delivery_timeout_s,
+    )
+    producer = Producer(config)
+    failures = 0
+
+    def on_delivery(error: object, _message: object) -> None:
+        nonlocal failures
+        failures += error is not None
+
+    started = time.perf_counter()
+    for key, value in records:
+        while True:
+            try:
+                producer.produce(topic, value, key, on_delivery=on_delivery)
+                break
+            except BufferError:
+                producer.poll(0.01)
+        producer.poll(0)
+    left = producer.flush(60)
+    took = time.perf_counter() - started
+    assert left == 0 and failures == 0, (left, failures)
+    return took
+
+
+def records_like_the_ingress(
+    registry: Registry, project_id: str, events: list[Any]
+) -> list[tuple[bytes, bytes]]:
+    project = registry.project(project_id)
+    assert project is not None
+    ctx = RequestContext(
+        project, int(time.time() * 1000), "127.0.0.1", UA, None, "bench", "1", 60_000
+    )
+    ids = DeviceIds(registry)
+    return [(a.key, a.value) for a in (build(item, ctx, ids) for item in events)]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {mem_gb:.1f} GiB RAM, Python {platform.python_version()}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=40_000)
+    parser.add_argument("--single-events", type=int, default=4_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=32, help="parallel /track requests")
+    parser.add_argument(
+        "--batch-concurrency", type=int, default=2, help="parallel /track/batch requests"
+    )
+    args = parser.parse_args()
+
+    shared = settings_module.load()
+    prefix = f"bench_{uuid.uuid4().hex[:8]}"
+    topic = Topics(prefix).raw_events
+    admin = AdminClient({"bootstrap.servers": shared.kafka_bootstrap})
+    admin.create_topics([NewTopic(topic, shared.partitions, 1)])[topic].result(timeout=30)
+    workdir = Path(tempfile.mkdtemp(prefix="trackflow-bench-"))
+    registry = Registry(workdir / "registry.sqlite3")
+    project = registry.create_project("bench")
+    client, secret = registry.create_client(project.id)
+    headers = {
+        "openpanel-client-id": client.id,
+        "openpanel-client-secret": secret or "",
+        "content-type": "application/json",
+        "user-agent": UA,
+    }
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "TRACKFLOW_REGISTRY": str(registry.path),
+        "TRACKFLOW_TOPIC_PREFIX": prefix,
+    }
+    log = (workdir / "ingress.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ingress", "--port", str(port), "--workers", str(args.workers)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_ready(url, 60)
+        events = [event(i) for i in range(args.events)]
+        singles = events[: args.single_events]
+        # warm-up: idempotent producer ids, connections, caches
+        asyncio.run(run_singles(url, headers, singles[:200], 8))
+        batch_s = asyncio.run(run_batches(url, headers, events, args.batch_concurrency))
+        single_s = asyncio.run(run_singles(url, headers, singles, args.concurrency))
+        plain_s = run_plain(
+            shared.kafka_bootstrap, topic, records_like_the_ingress(registry, project.id, events)
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        admin.delete_topics([topic])
+
+    rows = [
+        ("POST /track/batch (2000 per request)", args.events, batch_s),
+        ("POST /track (one per request)", len(singles), single_s),
+        ("plain confluent-kafka producer", args.events, plain_s),
+    ]
+    print(f"machine: {machine()}")
+    print(
+        f"ingress workers: {args.workers}; /track concurrency {args.concurrency}; "
+        f"/track/batch concurrency {args.batch_concurrency}; kafka {shared.kafka_bootstrap}, "
+        f"{shared.partitions} partitions; load generator on the same machine"
+    )
+    print()
+    print("| path | events | seconds | events/s |")
+    print("|---|---:|---:|---:|")
+    for name, count, seconds in rows:
+        print(f"| {name} | {count} | {seconds:.2f} | {count / seconds:,.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

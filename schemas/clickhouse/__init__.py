@@ -1,0 +1,3 @@
+"""ClickHouse tables of trackflow: one logical definition per table, rendered
+for the server the sink talks to, and the numbered migrations that create them.
+"""
