@@ -35,8 +35,11 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from ingress.config import IngressSettings  # noqa: E402  - after the path is set
+from ingress_http import Connection, request_bytes  # noqa: E402  - after the path is set
+
+from ingress.config import IngressSettings  # noqa: E402
 from ingress.deviceid import DeviceIds  # noqa: E402
 from ingress.events import RequestContext, build  # noqa: E402
 from ingress.producer import producer_config  # noqa: E402
@@ -46,6 +49,7 @@ from trackflow.topics import Topics  # noqa: E402
 
 BATCH = 2000
 UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15"
+HEADERS = {"content-type": "application/json", "user-agent": UA}
 
 
 def event(i: int) -> dict[str, Any]:
@@ -85,46 +89,29 @@ def wait_ready(url: str, timeout_s: float) -> None:
     raise TimeoutError(f"ingress at {url} not ready in {timeout_s} s")
 
 
-async def run_batches(
-    url: str, headers: dict[str, str], events: list[Any], parallel: int
-) -> float:
-    bodies = [
-        orjson.dumps({"events": events[i : i + BATCH]}) for i in range(0, len(events), BATCH)
-    ]
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
+async def run_requests(url: str, path: str, bodies: list[bytes], parallel: int, ok: int) -> float:
+    """Seconds to send every body to `path` over `parallel` keep-alive connections."""
+    host, port = url.removeprefix("http://").split(":")
+    requests = [request_bytes(host, path, HEADERS, body) for body in bodies]
+    connections = [await Connection.open(host, int(port)) for _ in range(parallel)]
+    next_index = 0
 
-    async def worker(client: httpx.AsyncClient) -> None:
-        while not queue.empty():
-            body = queue.get_nowait()
-            answer = await client.post("/track/batch", content=body, headers=headers)
-            assert answer.status_code == 202 and not answer.json()["rejected"], answer.text
+    async def worker(connection: Connection) -> None:
+        nonlocal next_index
+        while next_index < len(requests):
+            request = requests[next_index]
+            next_index += 1
+            status, answer = await connection.send(request)
+            assert status == ok, answer[:300]
+            if path == "/track/batch":
+                assert not orjson.loads(answer)["rejected"], answer[:300]
 
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(parallel)))
-        return time.perf_counter() - started
-
-
-async def run_singles(
-    url: str, headers: dict[str, str], events: list[Any], parallel: int
-) -> float:
-    bodies = [orjson.dumps(item) for item in events]
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        while not queue.empty():
-            answer = await client.post("/track", content=queue.get_nowait(), headers=headers)
-            assert answer.status_code == 200, answer.text
-
-    limits = httpx.Limits(max_connections=parallel, max_keepalive_connections=parallel)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(parallel)))
-        return time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(connection) for connection in connections))
+    took = time.perf_counter() - started
+    for connection in connections:
+        await connection.close()
+    return took
 
 
 def run_plain(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> float:
@@ -206,12 +193,7 @@ def main() -> int:
     registry = Registry(workdir / "registry.sqlite3")
     project = registry.create_project("bench")
     client, secret = registry.create_client(project.id)
-    headers = {
-        "openpanel-client-id": client.id,
-        "openpanel-client-secret": secret or "",
-        "content-type": "application/json",
-        "user-agent": UA,
-    }
+    HEADERS.update({"openpanel-client-id": client.id, "openpanel-client-secret": secret or ""})
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -231,10 +213,16 @@ def main() -> int:
         wait_ready(url, 60)
         events = [event(i) for i in range(args.events)]
         singles = events[: args.single_events]
-        # warm-up: idempotent producer ids, connections, caches
-        asyncio.run(run_singles(url, headers, singles[:200], 8))
-        batch_s = asyncio.run(run_batches(url, headers, events, args.batch_concurrency))
-        single_s = asyncio.run(run_singles(url, headers, singles, args.concurrency))
+        single_bodies = [orjson.dumps(item) for item in singles]
+        batch_bodies = [
+            orjson.dumps({"events": events[i : i + BATCH]}) for i in range(0, len(events), BATCH)
+        ]
+        # warm-up: producer ids, auth caches and salts of every worker
+        asyncio.run(run_requests(url, "/track", single_bodies[:200], 8, 200))
+        batch_s = asyncio.run(
+            run_requests(url, "/track/batch", batch_bodies, args.batch_concurrency, 202)
+        )
+        single_s = asyncio.run(run_requests(url, "/track", single_bodies, args.concurrency, 200))
         plain_s = run_plain(
             shared.kafka_bootstrap, topic, records_like_the_ingress(registry, project.id, events)
         )

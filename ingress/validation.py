@@ -8,6 +8,7 @@ schemas/kafka/events-raw.v1.json) or raises `Invalid` with a field path.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import UTC, datetime
 from typing import Any
@@ -142,17 +143,27 @@ def validate_name(value: Any) -> str:
 def _split_path(value: Any) -> dict[str, Any]:
     if not isinstance(value, str):
         raise Invalid("payload.properties.__path", "must be a string")
+    path, origin, query, fragment = _split_url(value)
+    return {
+        "path": path,
+        "url_origin": origin,
+        "query": dict(query) if query else None,
+        "hash": fragment,
+    }
+
+
+# Pages repeat across events: a small cache spares most urlsplit/parse_qsl work.
+@functools.lru_cache(maxsize=4096)
+def _split_url(
+    value: str,
+) -> tuple[str | None, str | None, tuple[tuple[str, str], ...], str | None]:
     try:
         parts = urlsplit(value)
     except ValueError:
         raise Invalid("payload.properties.__path", "must be a URL or a path") from None
     origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
-    return {
-        "path": parts.path or None,
-        "url_origin": origin,
-        "query": dict(parse_qsl(parts.query)) if parts.query else None,
-        "hash": parts.fragment or None,
-    }
+    query = tuple(parse_qsl(parts.query)) if parts.query else ()
+    return parts.path or None, origin, query, parts.fragment or None
 
 
 def track(payload: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,9 @@ def _walk(prefix: str, value: Any, out: dict[str, str]) -> None:
             out[prefix] = text
 
 
-def flatten(properties: Any, prefix: str = "", into: dict[str, str] | None = None) -> dict[str, str]:
+def flatten(
+    properties: Any, prefix: str = "", into: dict[str, str] | None = None
+) -> dict[str, str]:
     """`{"a": {"b": 1, "c": null}, "d": ["x", ""]}` -> `{"a.b": "1", "d.0": "x"}`.
 
     Nested objects and arrays become dotted keys (array items by index);

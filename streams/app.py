@@ -96,9 +96,6 @@ def build_app(config: StreamsConfig) -> faust.App:
 
 
 def _raw_serializers() -> dict[str, Any]:
-    """Keys and values stay bytes: the processor encodes its state itself."""
-    return {
-        "schema": faust.Schema(
-            key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-        )
-    }
+    """Keys and values stay bytes (Faust picks the raw codec for `bytes`): the
+    processor encodes its state itself."""
+    return {"key_type": bytes, "value_type": bytes}

@@ -1,12 +1,12 @@
 """`trackflow`: one entry point for operating the pipeline.
 
-    trackflow run       the pipeline in the foreground (Ctrl-C stops it)
-    trackflow start     the same in the background; returns once it is ready
-    trackflow status    which processes run, and whether the ingress is ready
-    trackflow stop      stop what `start` started
-    trackflow demo      replay the real data sets through the running pipeline
-    trackflow project … / client …   manage the registry (see --help)
-    trackflow migrate   create or upgrade the ClickHouse tables
+trackflow run       the pipeline in the foreground (Ctrl-C stops it)
+trackflow start     the same in the background; returns once it is ready
+trackflow status    which processes run, and whether the ingress is ready
+trackflow stop      stop what `start` started
+trackflow demo      replay the real data sets through the running pipeline
+trackflow project … / client …   manage the registry (see --help)
+trackflow migrate   create or upgrade the ClickHouse tables
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ log = logging.getLogger("trackflow")
 def _layout_args(parser: argparse.ArgumentParser) -> None:
     defaults = pipeline.Layout()
     parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("TRACKFLOW_INGRESS_PORT", defaults.ingress_port))
+        "--port",
+        type=int,
+        default=int(os.environ.get("TRACKFLOW_INGRESS_PORT", defaults.ingress_port)),
     )
     parser.add_argument(
         "--ingress-workers",
@@ -92,7 +94,10 @@ def cmd_start(args: argparse.Namespace) -> int:
     config = settings.load()
     state = pipeline.State.load(config)
     if state and state.alive():
-        print(f"pipeline already running (pid {state.supervisor_pid}); ingress at {state.layout.ingress_url}")
+        print(
+            f"pipeline already running (pid {state.supervisor_pid});"
+            f" ingress at {state.layout.ingress_url}"
+        )
         return 0
     layout = _layout(args)
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -109,8 +114,13 @@ def cmd_start(args: argparse.Namespace) -> int:
         "--streams-workers",
         str(layout.streams_workers),
     ]
-    proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         pipeline.wait_ready(layout, timeout_s=args.timeout)
     except TimeoutError as exc:
@@ -163,8 +173,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="trackflow", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="trackflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -174,11 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     start = sub.add_parser("start", help="run the pipeline in the background")
     _layout_args(start)
-    start.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
+    start.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait for readiness"
+    )
     start.set_defaults(func=cmd_start)
 
     sub.add_parser("stop", help="stop the background pipeline").set_defaults(func=cmd_stop)
-    sub.add_parser("status", help="is the pipeline running and ready").set_defaults(func=cmd_status)
+    sub.add_parser("status", help="is the pipeline running and ready").set_defaults(
+        func=cmd_status
+    )
 
     from trackflow.demo import main as demo_main
 

@@ -84,7 +84,9 @@ def wait_ready(layout: Layout, timeout_s: float = 120.0) -> None:
         except httpx.HTTPError as exc:
             last = str(exc)
         time.sleep(0.5)
-    raise TimeoutError(f"ingress at {layout.ingress_url} not ready after {timeout_s:.0f} s: {last}")
+    raise TimeoutError(
+        f"ingress at {layout.ingress_url} not ready after {timeout_s:.0f} s: {last}"
+    )
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,9 @@ def _create_tables(dialect: Dialect, database: str) -> list[str]:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "create events, sessions, profiles, groups, session_replay_chunks", _create_tables),
+    Migration(
+        1, "create events, sessions, profiles, groups, session_replay_chunks", _create_tables
+    ),
 )
 
 
@@ -74,8 +76,11 @@ def migrate(
             continue
         log.info(
             "running migration number=%d name=%r database=%s dialect=%s",
-            migration.number, migration.name, database, dialect.name,
-        )  # fmt: skip
+            migration.number,
+            migration.name,
+            database,
+            dialect.name,
+        )
         for statement in migration.statements(dialect, database):
             runner.execute(statement)
         name = migration.name.replace("\\", "\\\\").replace("'", "\\'")

@@ -25,9 +25,17 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 LogicalType = Literal[
-    "string", "lowstring", "uint16", "uint32", "uint64", "float64", "bool", "time_ms",
-    "strmap", "strarray",
-]  # fmt: skip
+    "string",
+    "lowstring",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float64",
+    "bool",
+    "time_ms",
+    "strmap",
+    "strarray",
+]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from fastapi.testclient import TestClient
+import jsonschema_rs
 
 from ingress.app import create_app
 from ingress.config import IngressSettings
@@ -25,6 +26,7 @@ from ingress.registry import Client, Project, Registry
 from trackflow.settings import Settings
 from trackflow.topics import Topics
 
+ROOT = Path(__file__).resolve().parents[2]
 PARTITIONS = 4
 BROWSER_ORIGIN = "https://shop.example.com"
 
@@ -71,6 +73,7 @@ def read_records(
     )
     consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
     out: list[tuple[bytes, dict[str, Any], int]] = []
+    validator = raw_record_validator()
     deadline = time.monotonic() + timeout_s
     idle_until = None
     try:
@@ -79,7 +82,9 @@ def read_records(
             for message in batch:
                 if message.error():
                     continue
-                out.append((message.key(), orjson.loads(message.value()), message.partition()))
+                record = orjson.loads(message.value())
+                validator.validate(record)
+                out.append((message.key(), record, message.partition()))
             if len(out) >= count:
                 # a short grace to catch records beyond what was expected
                 idle_until = idle_until or time.monotonic() + 0.3
@@ -88,6 +93,12 @@ def read_records(
     finally:
         consumer.close()
     return out
+
+
+def raw_record_validator() -> jsonschema_rs.Draft202012Validator:
+    """Every record read back must match the written-down format."""
+    schema = orjson.loads((ROOT / "schemas" / "kafka" / "events-raw.v1.json").read_bytes())
+    return jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
 
 
 def make_topic(admin: AdminClient, name: str) -> None:

@@ -22,7 +22,10 @@ CARRIED_DIR = ROOT / "data"
 
 def shared_dir() -> Path | None:
     """The full data sets, when this machine has them."""
-    candidates = [os.environ.get("TRACKFLOW_SHARED_DATA", ""), str(ROOT.parent / "shared" / "data")]
+    candidates = [
+        os.environ.get("TRACKFLOW_SHARED_DATA", ""),
+        str(ROOT.parent / "shared" / "data"),
+    ]
     for candidate in candidates:
         if candidate and (Path(candidate) / "nasa_19950801.tsv").exists():
             return Path(candidate)

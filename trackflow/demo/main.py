@@ -96,13 +96,19 @@ def run_demo(
             total = sum(len(events) for events in backlogs.values())
             task = progress.add_task(f"IoT: {len(backlogs)} sensors, /track/batch", total=total)
             results["iot"] = replay.replay_iot(
-                url, credentials, backlogs, plan.parallel_devices,
+                url,
+                credentials,
+                backlogs,
+                plan.parallel_devices,
                 lambda n: progress.advance(task, n),
             )
         if web_events:
             task = progress.add_task("Web: NASA page views, /track", total=len(web_events))
             results["web"] = replay.replay_web(
-                url, credentials, web_events, plan.web_concurrency,
+                url,
+                credentials,
+                web_events,
+                plan.web_concurrency,
                 lambda n: progress.advance(task, n),
             )
     if not backlogs:
@@ -114,7 +120,10 @@ def run_demo(
     with _progress(console) as progress:
         task = progress.add_task("ClickHouse: events stored", total=accepted)
         report = summary.wait_and_summarize(
-            config, project.id, accepted, plan.settle_timeout_s,
+            config,
+            project.id,
+            accepted,
+            plan.settle_timeout_s,
             lambda stored: progress.update(task, completed=stored),
         )
     report.replays = results

@@ -1,0 +1,133 @@
+"""A whole pipeline for end-to-end tests: ingress, stream workers and sink as
+real processes on the real stack, isolated by a random topic prefix, ClickHouse
+database, registry and data folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from clickhouse_driver import Client
+
+from trackflow import pipeline
+from trackflow.settings import Settings
+from trackflow.supervisor import Supervisor
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningPipeline:
+    settings: Settings
+    layout: pipeline.Layout
+    supervisor: Supervisor
+    env: dict[str, str]
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _watcher: threading.Thread | None = None
+
+    def watch(self) -> None:
+        """Restart processes that die, as `trackflow run` does."""
+
+        def loop() -> None:
+            while not self._stop.wait(0.5):
+                self.supervisor.check()
+
+        self._watcher = threading.Thread(target=loop, name="supervisor", daemon=True)
+        self._watcher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(30)
+        self.supervisor.stop()
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
+        pid = self.supervisor.pids()[name]
+        os.kill(pid, sig)
+        return pid
+
+    @property
+    def url(self) -> str:
+        return self.layout.ingress_url
+
+    def clickhouse(self) -> Client:
+        return Client(
+            host=self.settings.clickhouse_host,
+            port=self.settings.clickhouse_port,
+            database=self.settings.clickhouse_database,
+        )
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        client = self.clickhouse()
+        try:
+            rows: list[tuple[Any, ...]] = client.execute(sql, params or {})
+            return rows
+        finally:
+            client.disconnect()
+
+    def wait_for(
+        self,
+        probe: Callable[[], bool],
+        timeout_s: float = 90.0,
+        what: str = "condition",
+    ) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if probe():
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def start_pipeline(
+    tmp_path: Path, stack_settings: Settings, streams_workers: int = 1, **env: str
+) -> RunningPipeline:
+    tag = uuid.uuid4().hex[:10]
+    settings = replace(
+        stack_settings,
+        topic_prefix=f"t{tag}",
+        clickhouse_database=f"t{tag}",
+        data_dir=tmp_path / "data",
+        registry_path=tmp_path / "registry.sqlite3",
+    )
+    process_env = {
+        "TRACKFLOW_TOPIC_PREFIX": settings.topic_prefix,
+        "CLICKHOUSE_DATABASE": settings.clickhouse_database,
+        "TRACKFLOW_DATA_DIR": str(settings.data_dir),
+        "TRACKFLOW_REGISTRY": str(settings.registry_path),
+        "TRACKFLOW_SESSION_TICK_S": "0.5",
+        **env,
+    }
+    layout = pipeline.Layout(
+        ingress_port=free_port(),
+        streams_workers=streams_workers,
+        streams_web_port=free_port(),
+        sink_metrics_port=free_port(),
+    )
+    specs = [
+        replace(spec, env={**spec.env, **process_env})
+        for spec in pipeline.process_specs(settings, layout)
+    ]
+    supervisor = Supervisor(specs, settings.data_dir / "logs")
+    supervisor.start()
+    running = RunningPipeline(settings, layout, supervisor, process_env)
+    running.watch()
+    try:
+        pipeline.wait_ready(layout, timeout_s=120)
+    except TimeoutError:
+        running.stop()
+        raise
+    return running
