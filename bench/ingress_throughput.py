@@ -5,12 +5,14 @@
   plain   a confluent-kafka producer with the ingress's settings, no HTTP
 
 The ingress runs as `python -m ingress` (uvicorn, --workers) on the default
-stack's broker, on a fresh topic; load comes from this process (httpx, asyncio).
-Every 2xx means Kafka acknowledged the events (acks=all), so the three
-figures are comparable. Results are printed as a Markdown table.
+stack's broker, on a fresh topic; load comes from this process over raw
+keep-alive connections (bench/ingress_http.py). Every 2xx means Kafka
+acknowledged the events (acks=all), and the plain producer's time runs until
+its flush() returns, so the three figures are comparable. Results are printed
+as a Markdown table, the median of interleaved rounds.
 
     .venv/bin/python bench/ingress_throughput.py [--events 40000] [--single-events 4000]
-        [--workers 2] [--concurrency 32]
+        [--workers 2] [--concurrency 32] [--batch-concurrency 2] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import asyncio
 import os
 import platform
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -182,7 +185,9 @@ def main() -> int:
     parser.add_argument(
         "--batch-concurrency", type=int, default=2, help="parallel /track/batch requests"
     )
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    load_before = " ".join(f"{load:.2f}" for load in os.getloadavg())
 
     shared = settings_module.load()
     prefix = f"bench_{uuid.uuid4().hex[:8]}"
@@ -219,12 +224,21 @@ def main() -> int:
         ]
         # warm-up: producer ids, auth caches and salts of every worker
         asyncio.run(run_requests(url, "/track", single_bodies[:200], 8, 200))
-        batch_s = asyncio.run(
-            run_requests(url, "/track/batch", batch_bodies, args.batch_concurrency, 202)
-        )
-        single_s = asyncio.run(run_requests(url, "/track", single_bodies, args.concurrency, 200))
-        plain_s = run_plain(
-            shared.kafka_bootstrap, topic, records_like_the_ingress(registry, project.id, events)
+        records = records_like_the_ingress(registry, project.id, events)
+        batch_runs, single_runs, plain_runs = [], [], []
+        # interleaved rounds, so a burst of other load on the machine hits all three
+        for _ in range(args.rounds):
+            batch_runs.append(
+                asyncio.run(
+                    run_requests(url, "/track/batch", batch_bodies, args.batch_concurrency, 202)
+                )
+            )
+            single_runs.append(
+                asyncio.run(run_requests(url, "/track", single_bodies, args.concurrency, 200))
+            )
+            plain_runs.append(run_plain(shared.kafka_bootstrap, topic, records))
+        batch_s, single_s, plain_s = (
+            statistics.median(runs) for runs in (batch_runs, single_runs, plain_runs)
         )
     finally:
         server.terminate()
@@ -236,14 +250,15 @@ def main() -> int:
         ("POST /track (one per request)", len(singles), single_s),
         ("plain confluent-kafka producer", args.events, plain_s),
     ]
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average before the run: {load_before}")
     print(
         f"ingress workers: {args.workers}; /track concurrency {args.concurrency}; "
         f"/track/batch concurrency {args.batch_concurrency}; kafka {shared.kafka_bootstrap}, "
         f"{shared.partitions} partitions; load generator on the same machine"
     )
     print()
-    print("| path | events | seconds | events/s |")
+    print(f"median of {args.rounds} interleaved rounds")
+    print("| path | events per round | seconds (median) | events/s |")
     print("|---|---:|---:|---:|")
     for name, count, seconds in rows:
         print(f"| {name} | {count} | {seconds:.2f} | {count / seconds:,.0f} |")

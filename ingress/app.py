@@ -9,7 +9,9 @@ Retry-After when Kafka does not acknowledge in `produce_timeout_s`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,10 +27,11 @@ from ingress import metrics, openapi
 from ingress.auth import Authenticator, AuthError, Caller
 from ingress.body import BodyError, read_body
 from ingress.config import IngressSettings
-from ingress.deviceid import DeviceIds
+from ingress.deviceid import DeviceIds, now_ms
 from ingress.events import Accepted, RequestContext, build
 from ingress.producer import AsyncProducer, ProduceTimeout, producer_config
 from ingress.registry import Registry
+from ingress.throttle import Throttled
 from ingress.validation import Invalid
 from trackflow.topics import Topics
 
@@ -38,6 +41,13 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT_S = 2.0
 # How long shutdown waits for records still queued in the producer.
 SHUTDOWN_FLUSH_S = 10.0
+# How often the device-id salts are read ahead from the registry.
+SALT_REFRESH_S = 60.0
+
+
+# Bad payloads and Kafka trouble come in floods; one line per 10 s says enough.
+_bad_payloads = Throttled(log, 10.0)
+_kafka_trouble = Throttled(log, 10.0)
 
 
 class Problem(Exception):
@@ -141,10 +151,19 @@ async def _produce(ingress: Ingress, accepted: list[Accepted]) -> list[str | Non
             ingress.topic, [(item.key, item.value) for item in accepted]
         )
     except ProduceTimeout as exc:
+        _kafka_trouble.warning("answering 503 topic=%s: %s", ingress.topic, exc)
         metrics.EVENTS.labels("rejected", "internal").inc(len(accepted))
         retry = str(ingress.settings.retry_after_s)
         raise Problem(503, f"{exc}; retry later", {"Retry-After": retry}) from None
     metrics.PRODUCE_LATENCY.observe(time.monotonic() - started)
+    failed = [error for error in errors if error]
+    if failed:
+        _kafka_trouble.warning(
+            "kafka refused records topic=%s count=%d first_error=%s",
+            ingress.topic,
+            len(failed),
+            failed[0],
+        )
     return errors
 
 
@@ -160,6 +179,7 @@ async def track(ingress: Ingress, request: Request) -> Response:
         accepted = build(body, ctx, ingress.device_ids)
     except Invalid as exc:
         metrics.EVENTS.labels("rejected", "validation").inc()
+        _bad_payloads.warning("rejected event project=%s error=%s", caller.project.id, exc)
         raise Problem(400, str(exc)) from None
     errors = await _produce(ingress, [accepted])
     if errors[0]:
@@ -195,6 +215,12 @@ async def track_batch(ingress: Ingress, request: Request) -> Response:
             rejected.append({"index": index, "reason": "validation", "error": str(exc)})
     if rejected:
         metrics.EVENTS.labels("rejected", "validation").inc(len(rejected))
+        _bad_payloads.warning(
+            "rejected batch events project=%s count=%d first_error=%s",
+            caller.project.id,
+            len(rejected),
+            rejected[0]["error"],
+        )
 
     errors = await _produce(ingress, accepted) if accepted else []
     if errors and all(errors):
@@ -256,6 +282,16 @@ def _ingress_from(settings: IngressSettings) -> Ingress:
     )
 
 
+async def _keep_salts(device_ids: DeviceIds) -> None:
+    """Reads the salts off the event loop every minute, tomorrow's included."""
+    while True:
+        await asyncio.sleep(SALT_REFRESH_S)
+        try:
+            await asyncio.to_thread(device_ids.prefetch, now_ms())
+        except sqlite3.Error as exc:
+            log.warning("could not read device-id salts from the registry: %s", exc)
+
+
 def create_app(settings: IngressSettings | None = None) -> FastAPI:
     settings = settings or IngressSettings()
     holder: dict[str, Ingress] = {}
@@ -263,8 +299,10 @@ def create_app(settings: IngressSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ingress = _ingress_from(settings)
+        await asyncio.to_thread(ingress.device_ids.prefetch, now_ms())
         ingress.producer.start()
         holder["ingress"] = ingress
+        salts = asyncio.create_task(_keep_salts(ingress.device_ids))
         log.info(
             "ingress started kafka=%s topic=%s registry=%s produce_timeout_s=%g linger_ms=%g "
             "compression=%s ip_headers=%s",
@@ -277,6 +315,9 @@ def create_app(settings: IngressSettings | None = None) -> FastAPI:
             ",".join(settings.ip_headers),
         )
         yield
+        salts.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await salts
         await asyncio.to_thread(ingress.producer.stop, SHUTDOWN_FLUSH_S)
         log.info("ingress stopped")
 

@@ -29,6 +29,8 @@ _hasher = PasswordHasher()
 # Bounds the memory of the cache of verified secrets against clients that
 # rotate through many secrets.
 MAX_VERIFIED_ENTRIES = 10_000
+# How long an unknown client id is answered from the cache.
+UNKNOWN_TTL_S = 2.0
 
 
 class AuthError(Exception):
@@ -74,7 +76,9 @@ class Authenticator:
         caller = await asyncio.to_thread(self._load, client_id)
         if len(self._rows) > MAX_VERIFIED_ENTRIES:
             self._rows.clear()
-        self._rows[client_id] = (now + self._ttl_s, caller)
+        # an unknown id is remembered briefly only, so a new client works soon
+        ttl_s = self._ttl_s if caller is not None else min(self._ttl_s, UNKNOWN_TTL_S)
+        self._rows[client_id] = (now + ttl_s, caller)
         return caller
 
     def _load(self, client_id: str) -> Caller | None:

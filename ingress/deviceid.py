@@ -13,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 
 from ingress.registry import Registry
 
 # How many recently seen derived ids a worker remembers to recognise the
 # previous day's salt; a device that falls out of it gets today's id.
 RECENT_DEVICES = 200_000
+DAY_MS = 86_400_000
+EPOCH = date(1970, 1, 1)
 
 
 def derive(user_agent: str, ip: str, project_id: str, salt: str) -> str:
@@ -28,26 +30,38 @@ def derive(user_agent: str, ip: str, project_id: str, salt: str) -> str:
 
 
 class DeviceIds:
-    """Derives device ids with the current salt, recognising the previous one."""
+    """Derives device ids with the current salt, recognising the previous one.
+
+    Salts are read from the registry by `prefetch` (blocking: run it off the
+    event loop, as the app does every minute, so tomorrow's salt is there
+    before midnight); `device_id` falls back to reading the registry itself
+    only when a day's salt was not prefetched.
+    """
 
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
-        self._day = ""
-        self._current = ""
-        self._previous = ""
+        self._salts: dict[int, str] = {}
         # derived id -> last time it was used, in Unix ms, oldest first
         self._recent: OrderedDict[str, int] = OrderedDict()
 
+    def _salt(self, day: int) -> str:
+        salt = self._salts.get(day)
+        if salt is None:
+            iso = (EPOCH + timedelta(days=day)).isoformat()
+            salt = self._salts[day] = self._registry.salt_for_day(iso)
+        return salt
+
+    def prefetch(self, now_ms: int) -> None:
+        today = now_ms // DAY_MS
+        for day in (today - 1, today, today + 1):
+            self._salt(day)
+        for day in [day for day in self._salts if day < today - 1]:
+            del self._salts[day]
+
     def salts(self, now_ms: int) -> tuple[str, str]:
         """(current, previous) salts for the UTC day of `now_ms`."""
-        today = datetime.fromtimestamp(now_ms / 1000, UTC).date()
-        day = today.isoformat()
-        if day != self._day:
-            yesterday = (today - timedelta(days=1)).isoformat()
-            self._current = self._registry.salt_for_day(day)
-            self._previous = self._registry.salt_for_day(yesterday)
-            self._day = day
-        return self._current, self._previous
+        today = now_ms // DAY_MS
+        return self._salt(today), self._salt(today - 1)
 
     def device_id(
         self, user_agent: str, ip: str, project_id: str, now_ms: int, session_timeout_ms: int

@@ -75,6 +75,8 @@ def producer_config(
         "socket.connection.setup.timeout.ms": 5000,
         # one replay chunk may be 2 MB of text and a request body 10 MB
         "message.max.bytes": 12 * 1024 * 1024,
+        # what a worker holds while Kafka is away; past it records fail at once
+        "queue.buffering.max.kbytes": 256 * 1024,
         "client.id": "trackflow-ingress",
     }
     config.update(extra or {})

@@ -35,6 +35,11 @@ class SinkConfig:
     # Longest pause between two attempts at an unavailable ClickHouse.
     retry_max_s: float = field(default_factory=lambda: _env_float("SINK_RETRY_MAX_S", 5.0))
 
+    # Kafka static membership (group.instance.id): a restarted sink with the same
+    # id takes its partitions back at once instead of waiting for the session
+    # timeout. Must be unique per running sink (e.g. the pod name); empty: off.
+    instance_id: str = field(default_factory=lambda: os.environ.get("SINK_INSTANCE_ID", ""))
+
     @property
     def database(self) -> str:
         return self.settings.clickhouse_database

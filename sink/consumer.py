@@ -60,7 +60,7 @@ class Sink:
         self._consumer = Consumer(self._consumer_config())
 
     def _consumer_config(self) -> dict[str, Any]:
-        return {
+        config: dict[str, Any] = {
             "bootstrap.servers": self.config.settings.kafka_bootstrap,
             "group.id": self.config.group_id,
             "isolation.level": "read_committed",
@@ -70,7 +70,13 @@ class Sink:
             "enable.partition.eof": False,
             "statistics.interval.ms": 5000,
             "stats_cb": self._on_stats,
+            # A sink that died is noticed after 10 s (the broker's minimum is 6 s).
+            "session.timeout.ms": 10_000,
+            "heartbeat.interval.ms": 2_000,
         }
+        if self.config.instance_id:
+            config["group.instance.id"] = self.config.instance_id
+        return config
 
     def stop(self) -> None:
         """Asks the loop to write what it holds, commit and return."""

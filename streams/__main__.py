@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 import faust
+import uvloop
 
 from streams.admin import ensure_topics
 from streams.app import build_app
@@ -46,6 +47,9 @@ def main(argv: list[str] | None = None) -> None:
         config.batch_max,
     )
     ensure_topics(config)
+    # Faust spends most of its per-message time creating and scheduling
+    # asyncio tasks; uvloop makes that several times cheaper.
+    uvloop.install()
     app = build_app(config)
     faust.Worker(app, loglevel=args.loglevel).execute_from_commandline()
 

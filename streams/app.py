@@ -24,6 +24,7 @@ import faust
 from streams.config import StreamsConfig
 from streams.output import Output
 from streams.processor import Processor, now_ms
+from streams.state_store import DeviceStore
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,20 @@ def build_app(config: StreamsConfig) -> faust.App:
         broker_commit_interval=COMMIT_INTERVAL_S,
         broker_commit_every=COMMIT_EVERY,
         producer_acks=-1,
+        # One changelog record per changed device per batch: let them share
+        # produce requests instead of sending each on its own.
+        producer_linger=0.02,
+        producer_max_batch_size=1_048_576,
+        stream_buffer_maxsize=20_000,
         web_enabled=config.web_port is not None,
         web_port=config.web_port or 6066,
         web_host="127.0.0.1",
     )
+    # One producer per agent (and one for the clock), so that each confirms
+    # exactly its own records.
     output = Output(settings.kafka_bootstrap, config.delivery_timeout_s)
+    ops_output = Output(settings.kafka_bootstrap, config.delivery_timeout_s)
+    tick_output = Output(settings.kafka_bootstrap, config.delivery_timeout_s)
     raw_options: dict[str, Any] = {
         "key_type": bytes,
         "value_type": bytes,
@@ -63,7 +73,7 @@ def build_app(config: StreamsConfig) -> faust.App:
     }
     devices = app.Table("devices", partitions=partitions, **_raw_serializers())
     ops_table = app.Table("profiles", partitions=partitions, **_raw_serializers())
-    processor = Processor(config, output, devices, ops_table)
+    processor = Processor(config, output, DeviceStore(devices, output), ops_output, ops_table)
 
     sources = app.topic(config.topics.raw_events, config.ticks_topic, **raw_options)
     ops_source = app.topic(config.ops_topic, **raw_options)
@@ -80,12 +90,13 @@ def build_app(config: StreamsConfig) -> faust.App:
         tick = {"now_ms": now_ms()}
         for tp in app.assignor.assigned_actives():
             if tp.topic == config.ticks_topic:
-                output.send(config.ticks_topic, None, tick, partition=tp.partition)
-        output.poll()
+                tick_output.send(config.ticks_topic, None, tick, partition=tp.partition)
+        tick_output.poll()
 
     async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
         processor.on_assignment_changed()
-        log.info("partitions assigned %s", sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
+        raw = sorted(tp.partition for tp in assigned if tp.topic == config.topics.raw_events)
+        log.info("raw partitions assigned partitions=%s", raw)
 
     app.agent(sources, name="sessionize")(sessionize)
     app.agent(ops_source, name="profile_ops")(profile_ops)

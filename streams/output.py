@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import orjson
 from confluent_kafka import KafkaError, Message, Producer
@@ -25,6 +26,7 @@ class Output:
     def __init__(self, bootstrap: str, delivery_timeout_s: float) -> None:
         self._delivery_timeout_s = delivery_timeout_s
         self._errors: list[str] = []
+        self._offsets: dict[tuple[Callable[[int, int], None], int], int] = {}
         self._producer = Producer(
             {
                 "bootstrap.servers": bootstrap,
@@ -60,6 +62,31 @@ class Output:
                 topic, payload, key, partition=partition, on_delivery=self._on_delivery
             )
 
+    def send_raw(
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes | None,
+        partition: int,
+        on_offset: Callable[[int, int], None],
+    ) -> None:
+        """Queue a record (None: a tombstone) whose offset `on_offset` receives
+        from `confirm`, in the event loop's thread."""
+
+        def delivered(err: KafkaError | None, msg: Message) -> None:
+            if err is not None:
+                self._errors.append(f"{msg.topic()}: {err}")
+            else:
+                offset = msg.offset()
+                if offset is not None and offset > self._offsets.get((on_offset, partition), -1):
+                    self._offsets[(on_offset, partition)] = offset
+
+        try:
+            self._producer.produce(topic, value, key, partition=partition, on_delivery=delivered)
+        except BufferError:
+            self._producer.poll(1.0)
+            self._producer.produce(topic, value, key, partition=partition, on_delivery=delivered)
+
     def poll(self) -> None:
         self._producer.poll(0)
 
@@ -73,6 +100,9 @@ class Output:
         if self._errors:
             errors, self._errors = self._errors, []
             raise DeliveryFailed(f"{len(errors)} records refused, first: {errors[0]}")
+        offsets, self._offsets = self._offsets, {}
+        for (on_offset, partition), offset in offsets.items():
+            on_offset(partition, offset)
 
     def close(self) -> None:
         self._producer.flush(self._delivery_timeout_s)

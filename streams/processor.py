@@ -3,10 +3,9 @@
 Contract, per batch (this order is what makes a crash safe):
 1. apply every event to its device's state in memory, collecting the outputs;
 2. `Output.confirm()`: Kafka has acknowledged every output of the batch;
-3. only then write each changed device's state to its table (one changelog
-   record per device);
-4. Faust commits the batch's offsets after its own producer (the changelogs)
-   is flushed.
+3. only then write each changed device's state to the local table and queue
+   its changelog record (one per device), and confirm those too;
+4. return, so that Faust acks the batch's events and may commit their offsets.
 
 After a crash, events past the committed offset are processed again. A device
 whose state already holds an event (`DeviceState.offset`) skips it, since its
@@ -30,6 +29,7 @@ from streams.event_context import event_context
 from streams.output import Output
 from streams.ratelimit import RateLimitedLog
 from streams.sessionizer import DeviceState
+from streams.state_store import DeviceStore
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +41,23 @@ def now_ms() -> int:
 class _Batch:
     def __init__(self) -> None:
         self.states: dict[bytes, DeviceState | None] = {}
-        self.contexts: dict[bytes, Any] = {}
         self.dirty: set[bytes] = set()
 
 
 class Processor:
-    def __init__(self, config: StreamsConfig, output: Output, devices: Any, ops: Any) -> None:
+    def __init__(
+        self,
+        config: StreamsConfig,
+        output: Output,
+        devices: DeviceStore,
+        ops_output: Output,
+        ops: Any,
+    ) -> None:
         self._config = config
         self._topics = config.topics
         self._output = output
         self._devices = devices
+        self._ops_output = ops_output
         self._ops = ops
         # partition -> device key -> when `DeviceState.tick` next has work
         self._due: dict[int, dict[bytes, int]] = {}
@@ -61,6 +68,7 @@ class Processor:
         """Forget the due index: it is rebuilt from the tables at the next tick."""
         self._indexed = False
         self._due.clear()
+        self._devices.clear_cache()
 
     # -- the raw topic and ticks ------------------------------------------------
 
@@ -74,7 +82,7 @@ class Processor:
                 else:
                     self._raw(batch, event)
             except Exception as exc:  # noqa: BLE001 - a poison record must not stop the stream
-                self._dead_letter(message, exc)
+                self._dead_letter(message, exc, self._output)
 
         for key in batch.dirty:
             state = batch.states[key]
@@ -82,6 +90,7 @@ class Processor:
                 state.finish_batch(self._emitter())
         await self._output.confirm()
         self._write_devices(batch)
+        await self._output.confirm()
 
     def _raw(self, batch: _Batch, event: Any) -> None:
         message = event.message
@@ -125,11 +134,8 @@ class Processor:
     def _load(self, batch: _Batch, key: bytes, event: Any) -> DeviceState | None:
         if key in batch.states:
             return batch.states[key]
-        with event_context(event):
-            value = self._devices.get(key)
-        state = DeviceState.loads(value) if value is not None else None
+        state = self._devices.get(key, event.message.partition)
         batch.states[key] = state
-        batch.contexts[key] = event
         return state
 
     def _write_devices(self, batch: _Batch) -> None:
@@ -137,15 +143,9 @@ class Processor:
             state = batch.states[key]
             if state is None:
                 continue
+            self._devices.write(key, state)
             due = self._due.setdefault(state.partition, {})
-            with event_context(batch.contexts[key]):
-                if state.is_empty():
-                    if key in self._devices:
-                        del self._devices[key]
-                    due.pop(key, None)
-                    continue
-                self._devices[key] = state.dumps()
-            next_due_ms = state.next_due_ms()
+            next_due_ms = None if state.is_empty() else state.next_due_ms()
             if next_due_ms is None:
                 due.pop(key, None)
             else:
@@ -154,8 +154,7 @@ class Processor:
     def _rebuild_index(self) -> None:
         self._due.clear()
         count = 0
-        for key, value in self._devices.items():
-            state = DeviceState.loads(value)
+        for key, state in self._devices.items():
             next_due_ms = state.next_due_ms()
             if next_due_ms is not None:
                 self._due.setdefault(state.partition, {})[key] = next_due_ms
@@ -183,7 +182,7 @@ class Processor:
                 if changed is not None:
                     states[key] = changed
             except Exception as exc:  # noqa: BLE001 - a poison record must not stop the stream
-                self._dead_letter(message, exc)
+                self._dead_letter(message, exc, self._ops_output)
 
         for state in states.values():
             if profiles.is_group(state):
@@ -191,8 +190,8 @@ class Processor:
             else:
                 topic = self._topics.profiles
                 key_text = f"{state['project_id']}:{state['profile_id']}"
-            self._output.send(topic, key_text, profiles.output_record(state))
-        await self._output.confirm()
+            self._ops_output.send(topic, key_text, profiles.output_record(state))
+        await self._ops_output.confirm()
         for key, state in states.items():
             with event_context(contexts[key]):
                 self._ops[key] = orjson.dumps(state)
@@ -210,7 +209,7 @@ class Processor:
         }[kind]
         self._output.send(topic, key, record)
 
-    def _dead_letter(self, message: Any, exc: Exception) -> None:
+    def _dead_letter(self, message: Any, exc: Exception, output: Output) -> None:
         self._bad_records.warn(
             "topic=%s partition=%s offset=%s error=%s",
             message.topic,
@@ -219,7 +218,7 @@ class Processor:
             exc,
             exc_info=exc,
         )
-        self._output.send(
+        output.send(
             self._topics.dead_letter,
             message.key,
             records.dead_letter(

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
@@ -78,6 +79,19 @@ class WorkerProcess:
             self._process.kill()
             self._process.wait(timeout=STOP_TIMEOUT_S)
         self._close()
+
+    def wait_for_log(self, text: str, timeout_s: float, after: int = 0) -> int:
+        """Wait until the log holds `text` past character `after`; return where it ends."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            log_text = self.log_text()
+            found = log_text.find(text, after)
+            if found >= 0:
+                return found + len(text)
+            if not self.is_running():
+                raise RuntimeError(f"stream worker exited:\n{log_text[-3000:]}")
+            time.sleep(0.2)
+        raise TimeoutError(f"no {text!r} in the worker log after {timeout_s}s")
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -6,19 +6,24 @@ TestClient (lifespan included, so the real producer talks to the real broker).
 from __future__ import annotations
 
 import dataclasses
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import orjson
 import pytest
+import uvicorn
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-import jsonschema_rs
 
 from ingress.app import create_app
 from ingress.config import IngressSettings
@@ -99,6 +104,26 @@ def raw_record_validator() -> jsonschema_rs.Draft202012Validator:
     """Every record read back must match the written-down format."""
     schema = orjson.loads((ROOT / "schemas" / "kafka" / "events-raw.v1.json").read_bytes())
     return jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """The app under a real uvicorn server on a free loopback port; yields its URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start in 20 s"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
 
 
 def make_topic(admin: AdminClient, name: str) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import gzip
 import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,14 +13,13 @@ import httpx
 import orjson
 import pytest
 import schemathesis
-import uvicorn
 from confluent_kafka.admin import AdminClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from ingress.app import create_app
 from ingress.registry import Registry
-from tests.ingress.conftest import ingress_settings, make_topic
+from tests.ingress.conftest import ingress_settings, make_topic, serve
 from trackflow.settings import Settings
 from trackflow.topics import Topics
 
@@ -53,24 +50,12 @@ def served(
     project = registry.create_project("fuzz")
     client, secret = registry.create_client(project.id)
     app = create_app(ingress_settings(stack_settings, prefix, registry.path))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start in 20 s"
     try:
-        yield Served(
-            f"http://127.0.0.1:{port}",
-            {"openpanel-client-id": client.id, "openpanel-client-secret": secret or ""},
-        )
+        with serve(app) as url:
+            yield Served(
+                url, {"openpanel-client-id": client.id, "openpanel-client-secret": secret or ""}
+            )
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         kafka_admin.delete_topics([topic])
 
 

@@ -341,6 +341,16 @@ def test_browser_client_by_origin_and_credentials_in_body(env: Env) -> None:
         json={"events": [event], "clientId": env.client.id, "clientSecret": env.secret},
     )
     assert in_body.status_code == 202
+    preflight = env.http.options(
+        "/track",
+        headers={
+            "origin": BROWSER_ORIGIN,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type,openpanel-client-id",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] in ("*", BROWSER_ORIGIN)
     bare_domain = env.http.post(
         "/track",
         json=event,
@@ -369,3 +379,34 @@ def test_health_ready_and_metrics(env: Env) -> None:
     text = env.http.get("/metrics").text
     assert 'trackflow_ingress_requests_total{route="/track",status="200"}' in text
     assert "trackflow_ingress_produce_seconds_count" in text
+
+
+def test_records_kafka_refuses_are_rejected_as_internal(
+    env: Env, stack_settings: Settings
+) -> None:
+    prefix = env.topic.removesuffix(".events.raw")
+    # the producer refuses any record over 2000 bytes before it reaches the broker
+    settings = ingress_settings(
+        stack_settings,
+        prefix,
+        env.registry.path,
+        extra_producer_config={"message.max.bytes": 2000},
+    )
+    small = {"type": "track", "payload": {"name": "small"}}
+    big = {"type": "track", "payload": {"name": "big", "properties": {"blob": "x" * 5000}}}
+
+    with TestClient(create_app(settings)) as http:
+        mixed = http.post(
+            "/track/batch", json={"events": [small, big, small]}, headers=env.headers
+        )
+        only_big = http.post("/track/batch", json={"events": [big]}, headers=env.headers)
+        single_big = http.post("/track", json=big, headers=env.headers)
+
+    assert mixed.status_code == 202
+    body = mixed.json()
+    assert body["accepted"] == 2
+    assert [(r["index"], r["reason"]) for r in body["rejected"]] == [(1, "internal")]
+    assert body["rejected"][0]["error"].startswith("kafka: ")
+    assert only_big.status_code == 503 and only_big.headers["retry-after"] == "5"
+    assert single_big.status_code == 503
+    assert sorted(r["name"] for _, r, _ in env.records(2)) == ["small", "small"]
