@@ -1,9 +1,12 @@
 """The Faust app: topics, tables, the two agents and the clock.
 
-- `sessionize` reads the raw events topic and the ticks topic (co-partitioned:
-  partition p of both goes to the same worker), keeps one `devices` table entry
-  per device, and writes the events, sessions and replay-chunks topics. Profile
-  and group changes are forwarded to the ops topic keyed by profile or group.
+- the raw events topic is read by `RawSource` (librdkafka) on the partitions
+  Faust assigns to this worker; the `session_ticks` agent reads the ticks
+  topic (co-partitioned: partition p of every topic goes to the same worker).
+  Both go through `Processor.process_raw`, one batch at a time, which keeps
+  one `devices` table entry per device and writes the events, sessions and
+  replay-chunks topics. Profile and group changes are forwarded to the ops
+  topic keyed by profile or group.
 - `profile_ops` reads the ops topic into the `profiles` table and writes the
   profiles and groups topics.
 - every `tick_s` each worker writes its wall clock into the ticks topic
@@ -22,8 +25,10 @@ from typing import Any
 import faust
 
 from streams.config import StreamsConfig
+from streams.incoming import Incoming
 from streams.output import Output
 from streams.processor import Processor, now_ms
+from streams.raw_source import RawSource
 from streams.state_store import DeviceStore
 
 log = logging.getLogger(__name__)
@@ -73,14 +78,24 @@ def build_app(config: StreamsConfig) -> faust.App:
     }
     devices = app.Table("devices", partitions=partitions, **_raw_serializers())
     ops_table = app.Table("profiles", partitions=partitions, **_raw_serializers())
-    processor = Processor(config, output, DeviceStore(devices, output), ops_output, ops_table)
+    store = DeviceStore(devices, output)
+    processor = Processor(config, output, store, ops_output, ops_table)
+    raw_source = RawSource(
+        settings.kafka_bootstrap,
+        config.topics.raw_events,
+        group_id=f"{config.app_id}-raw",
+        batch_max=config.batch_max,
+        handle=processor.process_raw,
+        next_offset=store.next_offset,
+    )
 
-    sources = app.topic(config.topics.raw_events, config.ticks_topic, **raw_options)
+    ticks_source = app.topic(config.ticks_topic, **raw_options)
     ops_source = app.topic(config.ops_topic, **raw_options)
 
-    async def sessionize(stream: Any) -> None:
+    async def session_ticks(stream: Any) -> None:
         async for events in stream.take_events(config.batch_max, within=config.batch_within_s):
-            await processor.process_raw(events)
+            async with raw_source.lock:
+                await processor.process_raw([Incoming.from_faust(e) for e in events])
 
     async def profile_ops(stream: Any) -> None:
         async for events in stream.take_events(config.batch_max, within=config.batch_within_s):
@@ -93,16 +108,30 @@ def build_app(config: StreamsConfig) -> faust.App:
                 tick_output.send(config.ticks_topic, None, tick, partition=tp.partition)
         tick_output.poll()
 
-    async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
-        processor.on_assignment_changed()
-        raw = sorted(tp.partition for tp in assigned if tp.topic == config.topics.raw_events)
-        log.info("raw partitions assigned partitions=%s", raw)
+    async def read_raw() -> None:
+        await raw_source.run()
 
-    app.agent(sources, name="sessionize")(sessionize)
+    async def on_assignment_change(sender: Any, *args: Any, **kwargs: Any) -> None:
+        await raw_source.pause()
+        processor.on_assignment_changed()
+
+    async def on_rebalance_complete(sender: Any, **kwargs: Any) -> None:
+        partitions = sorted(
+            tp.partition
+            for tp in app.assignor.assigned_actives()
+            if tp.topic == config.ticks_topic
+        )
+        log.info("raw partitions assigned partitions=%s", partitions)
+        await raw_source.resume(partitions)
+
+    app.agent(ticks_source, name="session_ticks")(session_ticks)
     app.agent(ops_source, name="profile_ops")(profile_ops)
-    app.timer(config.tick_s, name="session_ticks")(send_ticks)
-    # mode's stub wants a keyword-only `signal` parameter; **kwargs receives it.
-    app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
+    app.timer(config.tick_s, name="send_ticks")(send_ticks)
+    app.task(read_raw)
+    # mode's stubs want a keyword-only `signal` parameter; **kwargs receives it.
+    app.on_partitions_revoked.connect(on_assignment_change)  # type: ignore[arg-type]
+    app.on_partitions_assigned.connect(on_assignment_change)  # type: ignore[arg-type]
+    app.on_rebalance_complete.connect(on_rebalance_complete)  # type: ignore[arg-type]
     return app
 
 

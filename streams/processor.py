@@ -26,6 +26,7 @@ import orjson
 from streams import profiles, records
 from streams.config import StreamsConfig
 from streams.event_context import event_context
+from streams.incoming import Incoming
 from streams.output import Output
 from streams.ratelimit import RateLimitedLog
 from streams.sessionizer import DeviceState
@@ -41,6 +42,7 @@ def now_ms() -> int:
 class _Batch:
     def __init__(self) -> None:
         self.states: dict[bytes, DeviceState | None] = {}
+        self.now_ms = now_ms()
         self.dirty: set[bytes] = set()
 
 
@@ -72,15 +74,17 @@ class Processor:
 
     # -- the raw topic and ticks ------------------------------------------------
 
-    async def process_raw(self, events: Sequence[Any]) -> None:
+    async def process_raw(self, messages: Sequence[Incoming]) -> None:
+        """One batch of raw events and ticks; the caller holds `RawSource.lock`."""
         batch = _Batch()
-        for event in events:
-            message = event.message
+        next_offsets: dict[int, int] = {}
+        for message in messages:
             try:
                 if message.topic == self._config.ticks_topic:
-                    self._tick(batch, event)
+                    self._tick(batch, message)
                 else:
-                    self._raw(batch, event)
+                    next_offsets[message.partition] = message.offset + 1
+                    self._raw(batch, message)
             except Exception as exc:  # noqa: BLE001 - a poison record must not stop the stream
                 self._dead_letter(message, exc, self._output)
 
@@ -90,10 +94,11 @@ class Processor:
                 state.finish_batch(self._emitter())
         await self._output.confirm()
         self._write_devices(batch)
+        for partition, offset in next_offsets.items():
+            self._devices.write_next_offset(partition, offset)
         await self._output.confirm()
 
-    def _raw(self, batch: _Batch, event: Any) -> None:
-        message = event.message
+    def _raw(self, batch: _Batch, message: Incoming) -> None:
         raw = records.decode_raw(message.value)
         kind = raw["type"]
         if kind in records.PROFILE_TYPES or kind == "group":
@@ -101,7 +106,7 @@ class Processor:
             return
 
         key = f"{raw['project_id']}:{raw['device_id']}".encode()
-        state = self._load(batch, key, event)
+        state = self._load(batch, key, message.partition)
         if kind == "replay":
             view = state or DeviceState.new(raw["project_id"], raw["device_id"], -1)
             self._emit(
@@ -115,26 +120,26 @@ class Processor:
             batch.states[key] = state
         elif message.offset <= state.offset:
             return  # applied before a crash; its outputs were confirmed then
-        state.apply_track(raw, message.offset, self._emitter())
+        state.apply_track(raw, message.offset, self._emitter(), arrived_ms=batch.now_ms)
         batch.dirty.add(key)
 
-    def _tick(self, batch: _Batch, event: Any) -> None:
-        tick_ms = int(orjson.loads(event.message.value)["now_ms"])
+    def _tick(self, batch: _Batch, message: Incoming) -> None:
+        tick_ms = int(orjson.loads(message.value or b"")["now_ms"])
         if not self._indexed:
             self._rebuild_index()
-        due = self._due.get(event.message.partition, {})
+        due = self._due.get(message.partition, {})
         for key in [key for key, due_ms in due.items() if due_ms <= tick_ms]:
-            state = self._load(batch, key, event)
+            state = self._load(batch, key, message.partition)
             if state is None:
                 due.pop(key, None)
                 continue
             state.tick(tick_ms, self._emitter())
             batch.dirty.add(key)
 
-    def _load(self, batch: _Batch, key: bytes, event: Any) -> DeviceState | None:
+    def _load(self, batch: _Batch, key: bytes, partition: int) -> DeviceState | None:
         if key in batch.states:
             return batch.states[key]
-        state = self._devices.get(key, event.message.partition)
+        state = self._devices.get(key, partition)
         batch.states[key] = state
         return state
 
@@ -182,7 +187,7 @@ class Processor:
                 if changed is not None:
                     states[key] = changed
             except Exception as exc:  # noqa: BLE001 - a poison record must not stop the stream
-                self._dead_letter(message, exc, self._ops_output)
+                self._dead_letter(Incoming.from_faust(event), exc, self._ops_output)
 
         for state in states.values():
             if profiles.is_group(state):
@@ -209,7 +214,7 @@ class Processor:
         }[kind]
         self._output.send(topic, key, record)
 
-    def _dead_letter(self, message: Any, exc: Exception, output: Output) -> None:
+    def _dead_letter(self, message: Incoming, exc: Exception, output: Output) -> None:
         self._bad_records.warn(
             "topic=%s partition=%s offset=%s error=%s",
             message.topic,

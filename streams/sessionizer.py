@@ -35,6 +35,7 @@ class DeviceState:
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
         self.changed: set[str] = set()
+        self._arrived_ms = 0
 
     @classmethod
     def new(cls, project_id: str, device_id: str, partition: int) -> DeviceState:
@@ -97,8 +98,17 @@ class DeviceState:
 
     # -- events ---------------------------------------------------------------
 
-    def apply_track(self, raw: records.RawEvent, offset: int, emit: Emit) -> None:
-        """Put one track event into its session and emit it with the session id."""
+    def apply_track(
+        self, raw: records.RawEvent, offset: int, emit: Emit, arrived_ms: int | None = None
+    ) -> None:
+        """Put one track event into its session and emit it with the session id.
+
+        `arrived_ms` is the worker's clock when the event reached it (default:
+        when the ingress received it); session ends count inactivity from it,
+        so a worker catching up on a backlog does not end sessions whose next
+        events are still queued behind.
+        """
+        self._arrived_ms = arrived_ms if arrived_ms is not None else raw["received_at_ms"]
         session = self._session_for(raw, emit)
         emit(
             "events",
@@ -179,7 +189,7 @@ class DeviceState:
             "window_ms": raw["window_ms"],
             "started_at_ms": event_ms,
             "last_ms": event_ms,
-            "arrived_ms": raw["received_at_ms"],
+            "arrived_ms": self._arrived_ms,
             "event_count": 1,
             "screen_view_count": 1 if raw.get("name") == SCREEN_VIEW else 0,
             "entry_path": path,
@@ -214,7 +224,7 @@ class DeviceState:
             if event_ms >= session["last_ms"]:
                 session["last_ms"] = event_ms
                 session["exit_path"] = raw.get("path")
-            session["arrived_ms"] = max(session["arrived_ms"], raw["received_at_ms"])
+            session["arrived_ms"] = max(session["arrived_ms"], self._arrived_ms)
         session["version"] += 1
         self.changed.add(session["id"])
 

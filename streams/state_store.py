@@ -27,6 +27,10 @@ from faust.types import TP
 from streams.output import Output
 from streams.sessionizer import DeviceState
 
+# Key of each partition's reading position in the raw topic; device keys are
+# `project:device` and never start with a NUL byte.
+NEXT_OFFSET_KEY = b"\x00raw-next-offset"
+
 # Parsed device states kept in memory; one entry is a few hundred bytes to a
 # few kilobytes, so this bounds the cache at some hundreds of megabytes.
 CACHE_MAX_DEVICES = 200_000
@@ -75,10 +79,23 @@ class DeviceStore:
             self.changelog_topic, key, value, partition, on_offset=self._persisted
         )
 
+    def next_offset(self, partition: int) -> int | None:
+        """Where reading the raw topic's `partition` goes on, or None: from the start."""
+        value = self._table.data._db_for_partition(partition).get(NEXT_OFFSET_KEY)
+        return int(value) if value is not None else None
+
+    def write_next_offset(self, partition: int, offset: int) -> None:
+        value = str(offset).encode()
+        self._table.data._db_for_partition(partition).put(NEXT_OFFSET_KEY, value)
+        self._output.send_raw(
+            self.changelog_topic, NEXT_OFFSET_KEY, value, partition, on_offset=self._persisted
+        )
+
     def items(self) -> Any:
         """(key, state) for every device of the partitions this worker is active for."""
         for key, value in self._table.items():
-            yield key, DeviceState.loads(value)
+            if not key.startswith(b"\x00"):
+                yield key, DeviceState.loads(value)
 
     def _remember(self, key: bytes, state: DeviceState) -> None:
         self._cache[key] = state

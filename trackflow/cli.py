@@ -76,6 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         config.partitions,
         layout,
     )
+    pipeline.create_topics(config)
     supervisor.start()
     pipeline.State(os.getpid(), layout, str(log_dir)).save(config)
     try:

@@ -70,6 +70,16 @@ def process_specs(settings: Settings, layout: Layout) -> list[ProcessSpec]:
     return specs
 
 
+def create_topics(settings: Settings) -> None:
+    """Create every pipeline topic with the configured partition count before
+    any process starts, so none of them is auto-created with the broker's
+    default or found missing by a subscriber."""
+    from streams.admin import ensure_topics
+    from streams.config import StreamsConfig
+
+    ensure_topics(StreamsConfig(settings=settings, data_dir=settings.data_dir))
+
+
 def wait_ready(layout: Layout, timeout_s: float = 120.0) -> None:
     """Block until the ingress answers /readyz (it needs Kafka) or raise TimeoutError."""
     deadline = time.monotonic() + timeout_s

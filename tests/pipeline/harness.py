@@ -122,6 +122,7 @@ def start_pipeline(
         for spec in pipeline.process_specs(settings, layout)
     ]
     supervisor = Supervisor(specs, settings.data_dir / "logs")
+    pipeline.create_topics(settings)
     supervisor.start()
     running = RunningPipeline(settings, layout, supervisor, process_env)
     running.watch()
