@@ -6,13 +6,14 @@ numbers) takes the shortest path.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
 def _scalar(value: Any) -> str | None:
     kind = type(value)
     if kind is str:
-        return value or None  # type: ignore[no-any-return]  # value is a str here
+        return value or None
     if value is None:
         return None
     if kind is bool:
@@ -23,6 +24,7 @@ def _scalar(value: Any) -> str | None:
 
 
 def _walk(prefix: str, value: Any, out: dict[str, str]) -> None:
+    items: Iterable[tuple[Any, Any]]
     if type(value) is dict:
         items = value.items()
     elif type(value) is list:
@@ -46,7 +48,9 @@ def _walk(prefix: str, value: Any, out: dict[str, str]) -> None:
                 out[name] = text
 
 
-def flatten(properties: Any, prefix: str = "", into: dict[str, str] | None = None) -> dict[str, str]:
+def flatten(
+    properties: Any, prefix: str = "", into: dict[str, str] | None = None
+) -> dict[str, str]:
     """`{"a": {"b": 1, "c": null}, "d": ["x", ""]}` -> `{"a.b": "1", "d.0": "x"}`.
 
     Nested objects and arrays become dotted keys (array items by index);

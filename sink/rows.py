@@ -35,10 +35,10 @@ Builder = Callable[[dict[str, Any]], tuple[Row, str]]
 
 def _text(record: dict[str, Any], key: str) -> str:
     value = record.get(key)
+    if value.__class__ is str:
+        return value
     if value is None:
         return ""
-    if isinstance(value, str):
-        return value
     if isinstance(value, bool | dict | list):
         raise RowError(f"{key} must be a string, got {type(value).__name__}")
     return str(value)
@@ -46,7 +46,7 @@ def _text(record: dict[str, Any], key: str) -> str:
 
 def _required_text(record: dict[str, Any], key: str) -> str:
     value = record.get(key)
-    if not isinstance(value, str) or not value:
+    if value.__class__ is not str or not value:
         raise RowError(f"{key} is missing or not a non-empty string")
     return value
 

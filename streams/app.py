@@ -79,14 +79,16 @@ def build_app(config: StreamsConfig) -> faust.App:
     devices = app.Table("devices", partitions=partitions, **_raw_serializers())
     ops_table = app.Table("profiles", partitions=partitions, **_raw_serializers())
     store = DeviceStore(devices, output)
-    processor = Processor(config, output, store, ops_output, ops_table)
     raw_source = RawSource(
         settings.kafka_bootstrap,
         config.topics.raw_events,
         group_id=f"{config.app_id}-raw",
         batch_max=config.batch_max,
-        handle=processor.process_raw,
+        handle=lambda batch: processor.process_raw(batch),
         next_offset=store.next_offset,
+    )
+    processor = Processor(
+        config, output, store, ops_output, ops_table, is_caught_up=raw_source.is_caught_up
     )
 
     ticks_source = app.topic(config.ticks_topic, **raw_options)

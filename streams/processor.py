@@ -3,11 +3,13 @@
 Contract, per batch (this order is what makes a crash safe):
 1. apply every event to its device's state in memory, collecting the outputs;
 2. `Output.confirm()`: Kafka has acknowledged every output of the batch;
-3. only then write each changed device's state to the local table and queue
-   its changelog record (one per device), and confirm those too;
-4. return, so that Faust acks the batch's events and may commit their offsets.
+3. only then write each changed device's state, and each raw partition's
+   next offset, to the local table and queue their changelog records (one per
+   device), and confirm those too;
+4. return; the next batch starts.
 
-After a crash, events past the committed offset are processed again. A device
+After a crash, reading resumes at the stored next offset, which may be behind
+the device states (they are separate records). A device
 whose state already holds an event (`DeviceState.offset`) skips it, since its
 outputs were confirmed before that state was written; otherwise the event is
 applied again and its outputs, which may already be in Kafka, carry the same
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -54,9 +56,16 @@ class Processor:
         devices: DeviceStore,
         ops_output: Output,
         ops: Any,
+        is_caught_up: Callable[[int], bool],
     ) -> None:
         self._config = config
+        self._is_caught_up = is_caught_up
         self._topics = config.topics
+        self._topic_of = {
+            "events": self._topics.events,
+            "sessions": self._topics.sessions,
+            "replay": self._topics.replay_chunks,
+        }
         self._output = output
         self._devices = devices
         self._ops_output = ops_output
@@ -127,6 +136,8 @@ class Processor:
         tick_ms = int(orjson.loads(message.value or b"")["now_ms"])
         if not self._indexed:
             self._rebuild_index()
+        if not self._is_caught_up(message.partition):
+            return
         due = self._due.get(message.partition, {})
         for key in [key for key, due_ms in due.items() if due_ms <= tick_ms]:
             state = self._load(batch, key, message.partition)
@@ -207,12 +218,7 @@ class Processor:
         return self._emit
 
     def _emit(self, kind: str, key: str, record: records.Record) -> None:
-        topic = {
-            "events": self._topics.events,
-            "sessions": self._topics.sessions,
-            "replay": self._topics.replay_chunks,
-        }[kind]
-        self._output.send(topic, key, record)
+        self._output.send(self._topic_of[kind], key, record)
 
     def _dead_letter(self, message: Incoming, exc: Exception, output: Output) -> None:
         self._bad_records.warn(

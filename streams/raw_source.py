@@ -44,6 +44,8 @@ class RawSource:
         self._handle = handle
         self._next_offset = next_offset
         self._partitions: list[int] | None = None
+        # partition -> next offset to hand over; OFFSET_BEGINNING until known
+        self._positions: dict[int, int] = {}
         self.lock = asyncio.Lock()
         # Positions are not committed here (see module doc); the group only
         # names this reader in broker tools. It never subscribes, so no
@@ -75,11 +77,32 @@ class RawSource:
                 offsets.append(TopicPartition(self._topic, partition, offset))
             self._consumer.assign(offsets)
             self._partitions = partitions
+            self._positions = {tp.partition: tp.offset for tp in offsets}
             log.info(
                 "raw reader assigned topic=%s positions=%s",
                 self._topic,
                 {tp.partition: tp.offset for tp in offsets},
             )
+
+    def is_caught_up(self, partition: int) -> bool:
+        """Whether every raw record of `partition` the broker had at the last
+        fetch has been handed over (give or take one batch).
+
+        Session ends wait for this, so that a worker restarting after a crash,
+        or taking over a partition with a backlog, does not end sessions whose
+        next events are queued behind.
+        """
+        position = self._positions.get(partition)
+        if self._partitions is None or position is None:
+            return False
+        low, high = self._consumer.get_watermark_offsets(
+            TopicPartition(self._topic, partition), cached=True
+        )
+        if high < 0:
+            return False  # nothing fetched yet
+        if position < 0:
+            position = low
+        return high - position <= self._batch_max
 
     async def run(self) -> None:
         try:
@@ -91,6 +114,8 @@ class RawSource:
                     batch = self._read() if self._partitions is not None else []
                     if batch:
                         await self._handle(batch)
+                        for record in batch:
+                            self._positions[record.partition] = record.offset + 1
                 if len(batch) < self._batch_max // 10:
                     await asyncio.sleep(IDLE_SLEEP_S)
         finally:

@@ -12,8 +12,9 @@ the changelog records are queued on `Output`; they are durable once the next
 `Output.confirm()` returns, which the processor awaits before the batch's
 offsets can be committed.
 
-XXX: uses the private `_db_for_partition`, `_key_index` and
-`set_persisted_offset` of Faust's RocksDB store; it can go when Faust's table
+XXX: uses the private `_db_for_partition` and `set_persisted_offset` of
+Faust's RocksDB store (so its in-memory key index does not know these keys:
+reads go by partition, never through `table[key]`); it can go when Faust's table
 write path batches its changelog records.
 """
 
@@ -63,9 +64,8 @@ class DeviceStore:
         return state
 
     def write(self, key: bytes, state: DeviceState) -> None:
-        store = self._table.data
         partition = state.partition
-        db = store._db_for_partition(partition)
+        db = self._table.data._db_for_partition(partition)
         if state.is_empty():
             db.delete(key)
             self._cache.pop(key, None)
@@ -73,7 +73,6 @@ class DeviceStore:
         else:
             value = state.dumps()
             db.put(key, value)
-            store._key_index[key] = partition
             self._remember(key, state)
         self._output.send_raw(
             self.changelog_topic, key, value, partition, on_offset=self._persisted

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from clickhouse_driver import Client
 from clickhouse_driver.errors import ServerException
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from schemas.clickhouse.migrations import migrate
@@ -74,7 +74,7 @@ class SinkThread:
     def _run(self) -> None:
         try:
             self.sink.run()
-        except BaseException as exc:  # handed to the test in stop()
+        except BaseException as exc:  # noqa: BLE001 - kept and raised in the test's thread
             self.error = exc
 
     def __enter__(self) -> SinkThread:
@@ -108,3 +108,24 @@ def count(client: Client, query: str) -> int:
         if exc.code in (60, 81):  # UNKNOWN_TABLE, UNKNOWN_DATABASE: the sink is starting
             return -1
         raise
+
+
+def caught_up(config: SinkConfig) -> bool:
+    """Has the sink's group committed the end of every partition of its topics?"""
+    consumer = Consumer({"bootstrap.servers": config.settings.kafka_bootstrap,
+                         "group.id": config.group_id})  # fmt: skip
+    try:
+        topics = Topics(config.settings.topic_prefix)
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics.outputs()
+            for p in range(config.settings.partitions)
+        ]
+        committed = consumer.committed(partitions, timeout=10)
+        for tp in committed:
+            _low, high = consumer.get_watermark_offsets(tp, timeout=10)
+            if high > 0 and tp.offset != high:
+                return False
+        return True
+    finally:
+        consumer.close()
