@@ -14,6 +14,8 @@ TopicPartition = tuple[str, int]
 class Batch:
     rows: dict[str, list[Row]] = field(default_factory=dict)
     keys: dict[str, list[str]] = field(default_factory=dict)
+    # The records' Kafka key and value, for the dead letter of a row ClickHouse refuses.
+    sources: dict[str, list[tuple[bytes | None, bytes | None]]] = field(default_factory=dict)
     # Keys per partition, to catch a record that repeats inside one batch.
     pending_keys: dict[TopicPartition, set[str]] = field(default_factory=dict)
     # Next offset to commit per partition: past every record read, whatever became of it.
@@ -32,9 +34,12 @@ class Batch:
     def has(self, topic: str, partition: int, key: str) -> bool:
         return key in self.pending_keys.get((topic, partition), ())
 
-    def add(self, table: str, topic: str, row: Row, key: str) -> None:
+    def add(
+        self, table: str, topic: str, row: Row, key: str, source: tuple[bytes | None, bytes | None]
+    ) -> None:
         self.rows.setdefault(table, []).append(row)
         self.keys.setdefault(table, []).append(key)
+        self.sources.setdefault(table, []).append(source)
         self.pending_keys.setdefault((topic, row[-2]), set()).add(key)
         self.size += 1
 

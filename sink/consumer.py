@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import orjson
@@ -57,6 +58,7 @@ class Sink:
         self.guards: dict[tuple[str, int], PartitionGuard] = {}
         self.batch = Batch()
         self._stop = threading.Event()
+        self._last_consumer_warning_s = 0.0
         self._consumer = Consumer(self._consumer_config())
 
     def _consumer_config(self) -> dict[str, Any]:
@@ -130,9 +132,16 @@ class Sink:
             if error is not None:
                 if error.fatal():
                     raise KafkaException(error)
-                log.warning("kafka consumer error: %s", error)
+                self._warn_consumer_error(str(error))
                 continue
             self._add(message)
+
+    def _warn_consumer_error(self, error: str) -> None:
+        # A missing topic is reported on every poll; once per 10 s says enough.
+        now = time.monotonic()
+        if now - self._last_consumer_warning_s >= 10:
+            log.warning("kafka consumer error: %s", error)
+            self._last_consumer_warning_s = now
 
     def _add(self, message: Message) -> None:
         topic = message.topic()
@@ -141,8 +150,9 @@ class Sink:
         assert topic is not None and partition is not None and offset is not None
         route = self.routes[topic]
         self.batch.read(topic, partition, offset)
+        value = message.value()
         try:
-            record = orjson.loads(message.value() or b"")
+            record = orjson.loads(value or b"")
             if not isinstance(record, dict):
                 raise RowError("the record is not a JSON object")
             row, key = route.build(record)
@@ -152,7 +162,7 @@ class Sink:
                 partition,
                 offset,
                 message.key(),
-                message.value(),
+                value,
                 str(exc),
                 route.table.name,
             )
@@ -161,7 +171,8 @@ class Sink:
         if (guard is not None and key in guard) or self.batch.has(topic, partition, key):
             metrics.DUPLICATES_SKIPPED.labels(route.table.name).inc()
             return
-        self.batch.add(route.table.name, topic, (*row, partition, offset), key)
+        source = (message.key(), value)
+        self.batch.add(route.table.name, topic, (*row, partition, offset), key, source)
 
     # --- writing ---------------------------------------------------------------
 
@@ -172,25 +183,30 @@ class Sink:
         for route in self.routes.values():
             rows = batch.rows.get(route.table.name)
             if rows:
-                self._write_table(route, rows, batch.keys[route.table.name])
+                self._write_table(route, rows, batch)
         self.dead_letters.flush()
         self._commit(batch)
         metrics.BATCH_ROWS.observe(batch.size)
         log.debug("batch written rows=%d partitions=%d", batch.size, len(batch.next_offsets))
 
-    def _write_table(self, route: Route, rows: list[tuple[Any, ...]], keys: list[str]) -> None:
+    def _write_table(self, route: Route, rows: list[tuple[Any, ...]], batch: Batch) -> None:
         rejected = self.writer.write(route.table, rows)
         refused = {(row[-2], row[-1]) for row, _ in rejected}
-        for row, reason in rejected:
-            self.dead_letters.send(
-                route.topic,
-                row[-2],
-                row[-1],
-                None,
-                orjson.dumps(row[:-2], default=str),
-                f"clickhouse refused the row: {reason}",
-                route.table.name,
-            )
+        if rejected:
+            sources = batch.sources[route.table.name]
+            index = {(row[-2], row[-1]): i for i, row in enumerate(rows)}
+            for row, reason in rejected:
+                record_key, value = sources[index[(row[-2], row[-1])]]
+                self.dead_letters.send(
+                    route.topic,
+                    row[-2],
+                    row[-1],
+                    record_key,
+                    value,
+                    f"clickhouse refused the row: {reason}",
+                    route.table.name,
+                )
+        keys = batch.keys[route.table.name]
         for row, key in zip(rows, keys, strict=True):
             partition, offset = row[-2], row[-1]
             if (partition, offset) in refused:

@@ -53,6 +53,8 @@ def build_app(config: StreamsConfig) -> faust.App:
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=COMMIT_INTERVAL_S,
+        broker_session_timeout=config.group_session_timeout_s,
+        broker_heartbeat_interval=config.group_session_timeout_s / 10,
         broker_commit_every=COMMIT_EVERY,
         producer_acks=-1,
         # One changelog record per changed device per batch: let them share

@@ -36,6 +36,11 @@ class StreamsConfig:
     batch_within_s: float = field(
         default_factory=lambda: _env_float("TRACKFLOW_STREAMS_BATCH_WITHIN_S", 0.2)
     )
+    # A worker that dies without leaving the group (SIGKILL, lost host) holds
+    # its partitions this long before the others take them over.
+    group_session_timeout_s: float = field(
+        default_factory=lambda: _env_float("TRACKFLOW_STREAMS_GROUP_TIMEOUT_S", 30.0)
+    )
     # A batch's outputs must be confirmed by Kafka within this time, or the
     # worker stops (and is restarted) rather than record progress it lacks.
     delivery_timeout_s: float = 60.0

@@ -6,6 +6,7 @@ import orjson
 import pytest
 from clickhouse_driver import Client
 from confluent_kafka import Consumer
+from prometheus_client import REGISTRY
 
 from sink.clickhouse import ClickHouse
 from sink.config import SinkConfig
@@ -26,6 +27,8 @@ def test_every_table_is_written_once(sink_settings: Settings, clickhouse: Client
     records += list(misc_records(topics, "proj"))
     produce(sink_settings.kafka_bootstrap, records)
 
+    written_before = _sample("trackflow_sink_rows_written_total", table="events")
+    skipped_before = _sample("trackflow_sink_duplicates_skipped_total", table="events")
     config = SinkConfig(settings=sink_settings, max_batch_rows=1_000, flush_interval_s=0.2)
     with SinkThread(config):
         wait_for(
@@ -53,6 +56,16 @@ def test_every_table_is_written_once(sink_settings: Settings, clickhouse: Client
     )
     assert (first_name, logins, city) == ("Ada", "2", "London")
     assert count(clickhouse, f"SELECT count() FROM {db}.groups") == 1
+
+    written = _sample("trackflow_sink_rows_written_total", table="events") - written_before
+    skipped = _sample("trackflow_sink_duplicates_skipped_total", table="events") - skipped_before
+    assert written == len(expected.event_ids)
+    assert skipped > 0  # the re-emitted copies
+    assert (_sample("trackflow_sink_batch_rows_count") or 0) > 0
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def test_shipped_queries_on_the_legacy_server(sink_settings: Settings, clickhouse: Client) -> None:
@@ -132,6 +145,7 @@ def test_refused_records_go_to_the_dead_letter_topic(
     )
     assert "clickhouse refused the row" in str(by_table[2]["error"])
     assert by_table[2]["source_topic"] == topics.replay_chunks
+    assert orjson.loads(str(by_table[2]["value"]))["id"] == "chunk-bad"  # the original record
 
 
 def test_restart_after_insert_before_commit_and_re_emitted_copies(

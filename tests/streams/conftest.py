@@ -25,6 +25,8 @@ class WorkerPool:
         self.env = {
             "TRACKFLOW_TOPIC_PREFIX": self.prefix,
             "TRACKFLOW_SESSION_TICK_S": TEST_TICK_S,
+            # Kafka's smallest allowed group session timeout is 6 s.
+            "TRACKFLOW_STREAMS_GROUP_TIMEOUT_S": "8",
             "KAFKA_BOOTSTRAP": bootstrap,
         }
         self.config = StreamsConfig(

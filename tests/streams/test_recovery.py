@@ -100,9 +100,10 @@ def test_sigkill_mid_batch_then_restart(worker_pool: WorkerPool, project_id: str
     assert len(events) == 2000
     config = worker_pool.config
     worker = worker_pool.start("w1")
+    worker.wait_for_log("raw partitions assigned partitions=[0, 1, 2, 3]", WAIT_S)
     producer = threading.Thread(
         target=produce_slowly,
-        args=(config.settings.kafka_bootstrap, config.topics.raw_events, events, 100, 0.25),
+        args=(config.settings.kafka_bootstrap, config.topics.raw_events, events, 50, 0.25),
     )
     reader = TopicReader(config.settings.kafka_bootstrap, config.topics.events)
     try:
@@ -113,7 +114,9 @@ def test_sigkill_mid_batch_then_restart(worker_pool: WorkerPool, project_id: str
             "first outputs",
         )
         worker.kill()
-        produced_at_kill = sum(r["project_id"] == project_id for r in reader.records)
+        produced_at_kill = sum(
+            r["project_id"] == project_id and r["name"] == "screen_view" for r in reader.records
+        )
         producer.join()
     finally:
         reader.close()
