@@ -27,6 +27,7 @@ import orjson
 
 from streams import profiles, records
 from streams.config import StreamsConfig
+from streams.due_index import DueIndex
 from streams.event_context import event_context
 from streams.incoming import Incoming
 from streams.output import Output
@@ -71,7 +72,7 @@ class Processor:
         self._ops_output = ops_output
         self._ops = ops
         # partition -> device key -> when `DeviceState.tick` next has work
-        self._due: dict[int, dict[bytes, int]] = {}
+        self._due = DueIndex()
         self._indexed = False
         self._bad_records = RateLimitedLog(log, "dead-lettered records", interval_s=10.0)
 
@@ -138,11 +139,9 @@ class Processor:
             self._rebuild_index()
         if not self._is_caught_up(message.partition):
             return
-        due = self._due.get(message.partition, {})
-        for key in [key for key, due_ms in due.items() if due_ms <= tick_ms]:
+        for key in self._due.pop_due(message.partition, tick_ms):
             state = self._load(batch, key, message.partition)
             if state is None:
-                due.pop(key, None)
                 continue
             state.tick(tick_ms, self._emitter())
             batch.dirty.add(key)
@@ -160,12 +159,8 @@ class Processor:
             if state is None:
                 continue
             self._devices.write(key, state)
-            due = self._due.setdefault(state.partition, {})
             next_due_ms = None if state.is_empty() else state.next_due_ms()
-            if next_due_ms is None:
-                due.pop(key, None)
-            else:
-                due[key] = next_due_ms
+            self._due.set(state.partition, key, next_due_ms)
 
     def _rebuild_index(self) -> None:
         self._due.clear()
@@ -173,7 +168,7 @@ class Processor:
         for key, state in self._devices.items():
             next_due_ms = state.next_due_ms()
             if next_due_ms is not None:
-                self._due.setdefault(state.partition, {})[key] = next_due_ms
+                self._due.set(state.partition, key, next_due_ms)
                 count += 1
         self._indexed = True
         log.info("rebuilt session due index devices=%d", count)

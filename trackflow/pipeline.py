@@ -49,7 +49,10 @@ def process_specs(settings: Settings, layout: Layout) -> list[ProcessSpec]:
             ),
         ),
         ProcessSpec(
-            "sink", python_module("sink", "run", "--metrics-port", str(layout.sink_metrics_port))
+            "sink",
+            python_module("sink", "run", "--metrics-port", str(layout.sink_metrics_port)),
+            # a static group member: a restarted sink gets its partitions back at once
+            env={"SINK_INSTANCE_ID": f"{settings.topic_prefix}-sink-1"},
         ),
     ]
     for i in range(1, layout.streams_workers + 1):
