@@ -29,6 +29,7 @@ from streams.admin import ensure_topics  # noqa: E402 - after the path set-up ab
 from streams.config import StreamsConfig  # noqa: E402
 from streams.sessionizer import DeviceState  # noqa: E402
 from streams.worker_process import WorkerProcess  # noqa: E402
+from tests.streams.conftest import delete_topics  # noqa: E402
 from tests.streams.kafka_io import MINUTE_MS, now_ms, produce, raw_event  # noqa: E402
 from trackflow.settings import Settings  # noqa: E402
 
@@ -127,6 +128,7 @@ def main() -> None:
     finally:
         worker.stop()
         consumer.close()
+        delete_topics(settings.kafka_bootstrap, prefix)
 
 
 if __name__ == "__main__":

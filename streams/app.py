@@ -23,6 +23,7 @@ import logging
 from typing import Any
 
 import faust
+from mode import CrashingSupervisor
 
 from streams.config import StreamsConfig
 from streams.incoming import Incoming
@@ -33,7 +34,8 @@ from streams.state_store import DeviceStore
 
 log = logging.getLogger(__name__)
 
-# Faust commits offsets of processed events this often (and after this many).
+# Faust commits offsets of the topics it reads itself (ticks, profile changes)
+# this often, and after this many records.
 COMMIT_INTERVAL_S = 1.0
 COMMIT_EVERY = 10_000
 
@@ -41,31 +43,8 @@ COMMIT_EVERY = 10_000
 def build_app(config: StreamsConfig) -> faust.App:
     settings = config.settings
     partitions = settings.partitions
-    app = faust.App(
-        config.app_id,
-        broker=f"kafka://{settings.kafka_bootstrap}",
-        store="rocksdb://",
-        datadir=str(config.data_dir),
-        topic_partitions=partitions,
-        topic_replication_factor=1,
-        topic_disable_leader=True,
-        table_standby_replicas=1,
-        processing_guarantee="at_least_once",
-        consumer_auto_offset_reset="earliest",
-        broker_commit_interval=COMMIT_INTERVAL_S,
-        broker_session_timeout=config.group_session_timeout_s,
-        broker_heartbeat_interval=config.group_session_timeout_s / 10,
-        broker_commit_every=COMMIT_EVERY,
-        producer_acks=-1,
-        # One changelog record per changed device per batch: let them share
-        # produce requests instead of sending each on its own.
-        producer_linger=0.02,
-        producer_max_batch_size=1_048_576,
-        stream_buffer_maxsize=20_000,
-        web_enabled=config.web_port is not None,
-        web_port=config.web_port or 6066,
-        web_host="127.0.0.1",
-    )
+    app = _faust_app(config)
+
     # One producer per agent (and one for the clock), so that each confirms
     # exactly its own records.
     output = Output(settings.kafka_bootstrap, config.delivery_timeout_s)
@@ -128,15 +107,49 @@ def build_app(config: StreamsConfig) -> faust.App:
         log.info("raw partitions assigned partitions=%s", partitions)
         await raw_source.resume(partitions)
 
-    app.agent(ticks_source, name="session_ticks")(session_ticks)
-    app.agent(ops_source, name="profile_ops")(profile_ops)
+    # An agent that fails (Kafka refused or timed out a batch's outputs) stops
+    # the worker, so that it restarts from its stored positions, instead of
+    # being restarted alone past the batch it did not finish.
+    app.agent(ticks_source, name="session_ticks", supervisor_strategy=CrashingSupervisor)(
+        session_ticks
+    )
+    app.agent(ops_source, name="profile_ops", supervisor_strategy=CrashingSupervisor)(profile_ops)
     app.timer(config.tick_s, name="send_ticks")(send_ticks)
-    app.task(read_raw)
+    app.task(read_raw)  # a failure here crashes the worker (mode's task handling)
     # mode's stubs want a keyword-only `signal` parameter; **kwargs receives it.
     app.on_partitions_revoked.connect(on_assignment_change)  # type: ignore[arg-type]
     app.on_partitions_assigned.connect(on_assignment_change)  # type: ignore[arg-type]
     app.on_rebalance_complete.connect(on_rebalance_complete)  # type: ignore[arg-type]
     return app
+
+
+def _faust_app(config: StreamsConfig) -> faust.App:
+    settings = config.settings
+    return faust.App(
+        config.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="rocksdb://",
+        datadir=str(config.data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        topic_disable_leader=True,
+        table_standby_replicas=1,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=COMMIT_INTERVAL_S,
+        broker_session_timeout=config.group_session_timeout_s,
+        broker_heartbeat_interval=config.group_session_timeout_s / 10,
+        broker_commit_every=COMMIT_EVERY,
+        producer_acks=-1,
+        # One changelog record per changed device per batch: let them share
+        # produce requests instead of sending each on its own.
+        producer_linger=0.02,
+        producer_max_batch_size=1_048_576,
+        stream_buffer_maxsize=20_000,
+        web_enabled=config.web_port is not None,
+        web_port=config.web_port or 6066,
+        web_host="127.0.0.1",
+    )
 
 
 def _raw_serializers() -> dict[str, Any]:

@@ -152,12 +152,16 @@ class DeviceState:
         timeout_ms: int = raw["session_timeout_ms"]
         bucket = sessionid.bucket_of(raw["event_time_ms"], timeout_ms)
         session_id = sessionid.session_id_for_bucket(self.project_id, self.device_id, bucket)
-        previous_id = previous["id"] if previous is not None else self.data["prev_live"]
+        previous_id = self.data["live"] or self.data["prev_live"]
+        if previous is not None:
+            previous_id = previous["id"]
         if session_id == previous_id:
             bucket += 1
             session_id = sessionid.session_id_for_bucket(self.project_id, self.device_id, bucket)
 
         session = self.sessions.get(session_id)
+        if previous_id is not None:
+            self.data["prev_live"] = previous_id
         self.data["live"] = session_id
         if session is None:
             session = self._new_session(session_id, "live", bucket, raw)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from streams.admin import ensure_topics
 from streams.config import StreamsConfig
@@ -46,9 +47,19 @@ class WorkerPool:
     def stop_all(self) -> None:
         for worker in self.workers:
             worker.stop()
+        delete_topics(self.config.settings.kafka_bootstrap, self.prefix)
 
     def logs(self) -> str:
         return "\n".join(w.log_text()[-4000:] for w in self.workers)
+
+
+def delete_topics(bootstrap: str, prefix: str) -> None:
+    """Delete the topics of a prefix (outputs, internal and changelog topics)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(prefix)]
+    if names:
+        for future in admin.delete_topics(names, operation_timeout=30).values():
+            future.result(timeout=30)
 
 
 @pytest.fixture
@@ -62,7 +73,7 @@ def worker_pool(
 
 @pytest.fixture(scope="module")
 def module_worker(
-    tmp_path_factory: pytest.TempPathFactory, stack_settings: Settings
+    tmp_path_factory: pytest.TempPathFactory, stack_settings: Settings, kafka_admin: object
 ) -> Iterator[WorkerPool]:
     """One worker shared by a module's tests; each test uses its own project id."""
     pool = WorkerPool(tmp_path_factory.mktemp("streams"), stack_settings.kafka_bootstrap)
@@ -74,6 +85,3 @@ def module_worker(
 @pytest.fixture
 def project_id() -> str:
     return f"proj-{uuid.uuid4().hex[:8]}"
-
-
-Factory = Callable[[str], WorkerProcess]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
 from trackflow.topics import record_key
 
@@ -88,7 +88,12 @@ class TopicReader:
                 "enable.auto.commit": False,
             }
         )
-        self._consumer.subscribe([topic])
+        # Assigned, not subscribed: no group join (Kafka delays a new group's
+        # first rebalance by 3 s).
+        metadata = self._consumer.list_topics(topic, timeout=10)
+        self._consumer.assign(
+            [TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.topics[topic].partitions]
+        )
 
     def poll_for(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
