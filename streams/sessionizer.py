@@ -14,6 +14,7 @@ predict the session id); ticks carry the worker's wall clock for session ends.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,13 @@ Emit = Callable[[str, str, records.Record], None]
 """emit(kind, key, record): kind is `events` or `sessions`."""
 
 SCREEN_VIEW = "screen_view"
+
+# A historical session's session_start waits until no event has reached the
+# session for this long (worker's clock), so that every batch of one upload,
+# in whatever order, counts towards its first event. A later event with an
+# earlier time still moves the session record's start; the session_start
+# already emitted stays as it was.
+START_DELAY_MS = int(float(os.environ.get("TRACKFLOW_HISTORICAL_START_DELAY_S", "30")) * 1000)
 
 
 class DeviceState:
@@ -239,7 +247,8 @@ class DeviceState:
 
         A live session's session_start waits until the end of the batch that
         created it, so that events of one batch in any order give the same
-        start; a historical session's waits until its end (see `tick`).
+        start; a historical session's waits `START_DELAY_MS` after the last
+        event that reached it, or until its end (see `tick`).
         """
         live = self.live_session()
         if live is not None and not live["started"]:
@@ -263,6 +272,8 @@ class DeviceState:
                 self._end(session, emit)
                 if session["id"] == self.live_id:
                     self._drop_live()
+            elif not session["started"] and now_ms >= self._start_due_ms(session):
+                self._emit_start(session, emit)
         self.finish_batch(emit)
 
     def next_due_ms(self) -> int | None:
@@ -270,6 +281,11 @@ class DeviceState:
         dues = [
             self._expiry_ms(s) + 1 if s["ended"] else self._end_due_ms(s)
             for s in self.sessions.values()
+        ]
+        dues += [
+            self._start_due_ms(s)
+            for s in self.sessions.values()
+            if not s["started"] and not s["ended"]
         ]
         return min(dues) if dues else None
 
@@ -283,6 +299,10 @@ class DeviceState:
             return int(max(session["last_ms"], session["arrived_ms"])) + timeout_ms
         bucket_end_ms = (session["bucket"] + 1) * timeout_ms + sessionid.grace_ms(timeout_ms)
         return max(int(bucket_end_ms), int(session["arrived_ms"]) + timeout_ms)
+
+    @staticmethod
+    def _start_due_ms(session: Session) -> int:
+        return int(session["arrived_ms"]) + START_DELAY_MS
 
     @staticmethod
     def _expiry_ms(session: Session) -> int:

@@ -109,6 +109,8 @@ def start_pipeline(
         "TRACKFLOW_DATA_DIR": str(settings.data_dir),
         "TRACKFLOW_REGISTRY": str(settings.registry_path),
         "TRACKFLOW_SESSION_TICK_S": "0.5",
+        "TRACKFLOW_HISTORICAL_START_DELAY_S": "1",
+        "TRACKFLOW_STREAMS_GROUP_TIMEOUT_S": "8",
         **env,
     }
     layout = pipeline.Layout(
