@@ -46,10 +46,17 @@ def _layout_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _layout(args: argparse.Namespace) -> pipeline.Layout:
+    defaults = pipeline.Layout()
     return pipeline.Layout(
         ingress_port=args.port,
         ingress_workers=args.ingress_workers,
         streams_workers=args.streams_workers,
+        streams_web_port=int(
+            os.environ.get("TRACKFLOW_STREAMS_WEB_PORT", defaults.streams_web_port)
+        ),
+        sink_metrics_port=int(
+            os.environ.get("TRACKFLOW_SINK_METRICS_PORT", defaults.sink_metrics_port)
+        ),
     )
 
 

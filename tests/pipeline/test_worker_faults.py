@@ -43,7 +43,7 @@ def two_workers(
 def test_worker_killed_during_a_2000_event_backlog(two_workers: RunningPipeline) -> None:
     project = new_project(two_workers)
     start = now_ms() - 4 * HOUR_MS
-    events = [track("reading", start + k * 7_000, "dev-crash", k=k) for k in range(2000)]
+    events = [track("reading", start + k * 5_000, "dev-crash", k=k) for k in range(2000)]
 
     threading.Timer(0.3, two_workers.kill, args=("streams-1",)).start()
     threading.Timer(0.6, two_workers.kill, args=("streams-2",)).start()
