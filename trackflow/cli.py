@@ -226,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # one line per HTTP request would drown the demo's output
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     code: int = args.func(args)
     return code
 

@@ -101,8 +101,8 @@ def page_view_event(request: Request, offset_ms: int) -> dict[str, object]:
 
 
 def _short(error: str) -> str:
-    head = error.split(":", 1)
-    return head[0] if len(head) == 1 else f"{head[0]}: {head[1].strip()[:60]}"
+    """The error as a grouping key: its text, cut where a long value would start."""
+    return error if len(error) <= 120 else error[:117] + "..."
 
 
 def send_device_backlog(

@@ -7,6 +7,7 @@ current servers alike.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -156,7 +157,7 @@ def render(report: Summary, config: Settings, console: Console) -> None:
         console.print("[red]ClickHouse did not catch up before the timeout; see the logs.[/]")
 
     _render_sessions(report, console)
-    _render_queries(report, console)
+    _render_queries(report, config, console)
 
 
 def _render_replays(report: Summary, console: Console) -> None:
@@ -197,8 +198,9 @@ def _render_sessions(report: Summary, console: Console) -> None:
     console.print(per_device)
 
 
-def _render_queries(report: Summary, console: Console) -> None:
-    console.print("\n[bold]Query the tables yourself[/] (ClickHouse HTTP on port 8123):")
+def _render_queries(report: Summary, config: Settings, console: Console) -> None:
+    http = f"http://{config.clickhouse_host}:{os.environ.get('CLICKHOUSE_HTTP_PORT', '8123')}"
+    console.print(f"\n[bold]Query the tables yourself[/] (ClickHouse HTTP at {http}):")
     project = report.project_id
     for sql in (
         f"SELECT name, count() FROM events WHERE project_id = '{project}' GROUP BY name",
@@ -208,5 +210,13 @@ def _render_queries(report: Summary, console: Console) -> None:
         f" WHERE project_id = '{project}' GROUP BY device_id, day ORDER BY day LIMIT 20",
     ):
         console.print(
-            f"  curl -s 'http://127.0.0.1:8123/?database=trackflow' --data-binary \"{sql}\""
+            f"  curl -s '{http}/?database={config.clickhouse_database}' --data-binary \"{sql}\"",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
         )
+    console.print(
+        "Tables: events, sessions, profiles, groups, session_replay_chunks;"
+        " see schemas/README.md for their columns.",
+        soft_wrap=True,
+    )
