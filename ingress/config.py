@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from trackflow.settings import Settings
+from trackflow.settings import Settings, env_float
 
 # Headers that carry the client's address when a proxy sits in front, tried in
 # this order; the socket's peer address is the last resort.
@@ -17,16 +17,6 @@ DEFAULT_IP_HEADERS = (
     "x-client-ip",
     "fly-client-ip",
 )
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "")
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
 def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -44,14 +34,14 @@ class IngressSettings:
     # Longest a request waits for Kafka's acknowledgements before it is
     # answered 503; short enough that a client's own timeout does not fire first.
     produce_timeout_s: float = field(
-        default_factory=lambda: _env_float("TRACKFLOW_INGRESS_PRODUCE_TIMEOUT_S", 10.0)
+        default_factory=lambda: env_float("TRACKFLOW_INGRESS_PRODUCE_TIMEOUT_S", 10.0)
     )
     # librdkafka gives up on a record after this long (message.timeout.ms); a
     # little longer than the request wait, so a 503 usually comes first.
     delivery_timeout_s: float = field(
-        default_factory=lambda: _env_float("TRACKFLOW_INGRESS_DELIVERY_TIMEOUT_S", 15.0)
+        default_factory=lambda: env_float("TRACKFLOW_INGRESS_DELIVERY_TIMEOUT_S", 15.0)
     )
-    linger_ms: float = field(default_factory=lambda: _env_float("TRACKFLOW_INGRESS_LINGER_MS", 5))
+    linger_ms: float = field(default_factory=lambda: env_float("TRACKFLOW_INGRESS_LINGER_MS", 5))
     compression: str = field(
         default_factory=lambda: os.environ.get("TRACKFLOW_INGRESS_COMPRESSION", "lz4")
     )
@@ -63,7 +53,7 @@ class IngressSettings:
     # trusted without asking the registry again; a revoked client is refused
     # at most this long after the revocation.
     auth_cache_ttl_s: float = field(
-        default_factory=lambda: _env_float("TRACKFLOW_INGRESS_AUTH_CACHE_TTL_S", 30.0)
+        default_factory=lambda: env_float("TRACKFLOW_INGRESS_AUTH_CACHE_TTL_S", 30.0)
     )
     max_body_bytes: int = 10 * 1024 * 1024
     max_batch_events: int = 2000

@@ -5,35 +5,25 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from trackflow.settings import Settings
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "")
-    return float(raw) if raw else default
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    return int(raw) if raw else default
+from trackflow.settings import Settings, env_float, env_int
 
 
 @dataclass(frozen=True)
 class SinkConfig:
     settings: Settings = field(default_factory=Settings)
     # A batch is written when it holds this many rows (all tables together)...
-    max_batch_rows: int = field(default_factory=lambda: _env_int("SINK_MAX_BATCH_ROWS", 50_000))
+    max_batch_rows: int = field(default_factory=lambda: env_int("SINK_MAX_BATCH_ROWS", 50_000))
     # ...or when its first record is this old.
     flush_interval_s: float = field(
-        default_factory=lambda: _env_float("SINK_FLUSH_INTERVAL_S", 1.0)
+        default_factory=lambda: env_float("SINK_FLUSH_INTERVAL_S", 1.0)
     )
     # How far back, in offsets of one partition, a re-emitted copy of a record
     # is still recognised (see sink/dedup.py).
     dedup_window_offsets: int = field(
-        default_factory=lambda: _env_int("SINK_DEDUP_WINDOW", 100_000)
+        default_factory=lambda: env_int("SINK_DEDUP_WINDOW", 100_000)
     )
     # Longest pause between two attempts at an unavailable ClickHouse.
-    retry_max_s: float = field(default_factory=lambda: _env_float("SINK_RETRY_MAX_S", 5.0))
+    retry_max_s: float = field(default_factory=lambda: env_float("SINK_RETRY_MAX_S", 5.0))
 
     # Kafka static membership (group.instance.id): a restarted sink with the same
     # id takes its partitions back at once instead of waiting for the session

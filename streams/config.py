@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trackflow.settings import Settings
+from trackflow.settings import Settings, env_float
 from trackflow.topics import Topics
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "")
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -27,19 +16,19 @@ class StreamsConfig:
     web_port: int | None = None
     # How often each worker asks its partitions to end the sessions that are
     # over; a session_end comes at most this much after its due time.
-    tick_s: float = field(default_factory=lambda: _env_float("TRACKFLOW_SESSION_TICK_S", 5.0))
+    tick_s: float = field(default_factory=lambda: env_float("TRACKFLOW_SESSION_TICK_S", 5.0))
     # Events are handled in batches of at most this many, or whatever arrived
     # within `batch_within_s`: one table write per device per batch.
     batch_max: int = field(
-        default_factory=lambda: int(_env_float("TRACKFLOW_STREAMS_BATCH_MAX", 5000))
+        default_factory=lambda: int(env_float("TRACKFLOW_STREAMS_BATCH_MAX", 5000))
     )
     batch_within_s: float = field(
-        default_factory=lambda: _env_float("TRACKFLOW_STREAMS_BATCH_WITHIN_S", 0.2)
+        default_factory=lambda: env_float("TRACKFLOW_STREAMS_BATCH_WITHIN_S", 0.2)
     )
     # A worker that dies without leaving the group (SIGKILL, lost host) holds
     # its partitions this long before the others take them over.
     group_session_timeout_s: float = field(
-        default_factory=lambda: _env_float("TRACKFLOW_STREAMS_GROUP_TIMEOUT_S", 30.0)
+        default_factory=lambda: env_float("TRACKFLOW_STREAMS_GROUP_TIMEOUT_S", 30.0)
     )
     # A batch's outputs must be confirmed by Kafka within this time, or the
     # worker stops (and is restarted) rather than record progress it lacks.

@@ -3,38 +3,16 @@ ingress alone: every call answered as the SDK expects, every event in Kafka."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from datetime import datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ingress.app import create_app
 from tests.ingress.conftest import Env, ingress_settings, read_records, serve
+from tests.sdk.driver import drive_sdk
 from trackflow.settings import Settings
 
 pytestmark = pytest.mark.kafka
-
-SDK_DIR = Path(__file__).resolve().parents[1] / "sdk"
-
-
-def drive_sdk(config: dict[str, Any]) -> dict[str, Any]:
-    node = shutil.which("node")
-    assert node, "Node.js 20 is needed to run the OpenPanel SDK"
-    assert (SDK_DIR / "node_modules" / "@openpanel" / "sdk").exists(), "run scripts/sdk-install"
-    done = subprocess.run(
-        [node, "drive.mjs", json.dumps(config)],
-        cwd=SDK_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,  # the SDK retries a failed request 3 times with backoff
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
 
 
 def test_official_sdk_against_the_ingress(env: Env, stack_settings: Settings) -> None:

@@ -3,12 +3,7 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from datetime import datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,31 +16,14 @@ from tests.pipeline.helpers import (
     sessions_of,
     wait_for_events,
 )
+from tests.sdk.driver import drive_sdk
 
 pytestmark = pytest.mark.pipeline
-
-SDK_DIR = Path(__file__).resolve().parent.parent / "sdk"
-
-
-def run_sdk(config: dict[str, Any]) -> dict[str, Any]:
-    node = shutil.which("node")
-    assert node, "Node.js is needed to run the OpenPanel SDK"
-    assert (SDK_DIR / "node_modules" / "@openpanel" / "sdk").exists(), "run scripts/sdk-install"
-    done = subprocess.run(
-        [node, "drive.mjs", json.dumps(config)],
-        cwd=SDK_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,  # the SDK retries a failed request 3 times with backoff
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
 
 
 def test_official_sdk_with_events_held_back(shared_pipeline: RunningPipeline) -> None:
     project = new_project(shared_pipeline)
-    result = run_sdk(
+    result = drive_sdk(
         {
             "apiUrl": shared_pipeline.url,
             "clientId": project.client_id,
