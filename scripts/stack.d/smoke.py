@@ -21,7 +21,10 @@ SMOKE_TOPIC = "trackflow.stack-smoke"
 
 def kafka_round_trip(bootstrap: str, deadline: float) -> str:
     token = uuid.uuid4().hex
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 0})
+    # log_level 3: errors only; leader changes while the broker starts are expected
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 0, "log_level": 3}
+    )
     delivered: list[str] = []
 
     def on_delivery(err: object, msg: object) -> None:
@@ -40,6 +43,7 @@ def kafka_round_trip(bootstrap: str, deadline: float) -> str:
             "group.id": f"stack-smoke-{token}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
+            "log_level": 3,
         }
     )
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from clickhouse_driver import Client
+from confluent_kafka.admin import AdminClient
 
 from trackflow import pipeline
 from trackflow.settings import Settings
@@ -53,6 +54,21 @@ class RunningPipeline:
         if self._watcher is not None:
             self._watcher.join(30)
         self.supervisor.stop()
+        self._drop_data()
+
+    def _drop_data(self) -> None:
+        """Delete this pipeline's topics and database, so runs don't pile up on a dev stack."""
+        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap})
+        prefix = self.settings.topic_prefix
+        topics = [t for t in admin.list_topics(timeout=10).topics if t.startswith(prefix)]
+        if topics:
+            for future in admin.delete_topics(topics, operation_timeout=30).values():
+                future.result(timeout=30)
+        client = self.clickhouse()
+        try:
+            client.execute(f"DROP DATABASE IF EXISTS {self.settings.clickhouse_database}")
+        finally:
+            client.disconnect()
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
         pid = self.supervisor.pids()[name]
