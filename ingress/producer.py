@@ -21,6 +21,8 @@ from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from trackflow.topics import MAX_MESSAGE_BYTES
+
 log = logging.getLogger(__name__)
 
 # How long one poll() blocks when no callback is due: bounds how late stop()
@@ -74,7 +76,7 @@ def producer_config(
         "message.timeout.ms": int(delivery_timeout_s * 1000),
         "socket.connection.setup.timeout.ms": 5000,
         # one replay chunk may be 2 MB of text and a request body 10 MB
-        "message.max.bytes": 12 * 1024 * 1024,
+        "message.max.bytes": MAX_MESSAGE_BYTES,
         # what a worker holds while Kafka is away; past it records fail at once
         "queue.buffering.max.kbytes": 256 * 1024,
         "client.id": "trackflow-ingress",

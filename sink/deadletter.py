@@ -9,6 +9,7 @@ import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
 from sink import metrics
+from trackflow.topics import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,12 @@ class DeadLetters:
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.topic = topic
         self._producer = Producer(
-            {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 50}
+            {
+                "bootstrap.servers": bootstrap,
+                "enable.idempotence": True,
+                "linger.ms": 50,
+                "message.max.bytes": MAX_MESSAGE_BYTES,
+            }
         )
         self._failed: list[str] = []
         self._last_warning_s = 0.0

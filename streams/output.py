@@ -15,6 +15,8 @@ from collections.abc import Callable
 import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
+from trackflow.topics import MAX_MESSAGE_BYTES
+
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +40,7 @@ class Output:
                 "queue.buffering.max.messages": 2_000_000,
                 "queue.buffering.max.kbytes": 1_048_576,
                 "message.timeout.ms": int(delivery_timeout_s * 1000),
+                "message.max.bytes": MAX_MESSAGE_BYTES,
             }
         )
 

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The largest record any trackflow producer sends: the broker's
+# `message.max.bytes` (scripts/stack and docker-compose.yml set 16 MiB). The
+# ingress accepts a body of 10 MiB, so every record derived from one event fits.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Topics:
