@@ -85,10 +85,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     pipeline.create_topics(config)
     supervisor.start()
-    pipeline.State(os.getpid(), layout, str(log_dir)).save(config)
+    pids = supervisor.pids()
+    pipeline.State(os.getpid(), layout, str(log_dir), pids).save(config)
     try:
         while not stopping:
             supervisor.check()
+            if supervisor.pids() != pids:
+                pids = supervisor.pids()
+                pipeline.State(os.getpid(), layout, str(log_dir), pids).save(config)
             time.sleep(0.5)
     except CrashLoop as exc:
         log.error("%s", exc)
@@ -165,6 +169,10 @@ def cmd_status(_args: argparse.Namespace) -> int:
         print("pipeline not running")
         return 3
     print(f"pipeline running (supervisor pid {state.supervisor_pid}), logs in {state.log_dir}")
+    for name, pid in sorted(state.pids.items()):
+        print(
+            f"  {name:<10} pid {pid:<8} {'running' if pipeline.pid_alive(pid) else 'NOT running'}"
+        )
     try:
         pipeline.wait_ready(state.layout, timeout_s=3)
         print(f"ingress ready at {state.layout.ingress_url}")

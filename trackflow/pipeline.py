@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
@@ -109,6 +109,7 @@ class State:
     supervisor_pid: int
     layout: Layout
     log_dir: str
+    pids: dict[str, int] = field(default_factory=dict)
 
     @staticmethod
     def path(settings: Settings) -> Path:
@@ -124,11 +125,17 @@ class State:
             raw = json.loads(cls.path(settings).read_text())
         except FileNotFoundError:
             return None
-        return cls(raw["supervisor_pid"], Layout(**raw["layout"]), raw["log_dir"])
+        return cls(
+            raw["supervisor_pid"], Layout(**raw["layout"]), raw["log_dir"], raw.get("pids", {})
+        )
 
     def alive(self) -> bool:
-        try:
-            os.kill(self.supervisor_pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
+        return pid_alive(self.supervisor_pid)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

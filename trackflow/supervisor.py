@@ -9,6 +9,7 @@ every process, waits, then SIGKILLs what is left.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -118,10 +119,23 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
-            start_new_session=True,
+            # Linux only (prctl), like the rest of the local stack
+            preexec_fn=_child_setup,
         )
         log.info("process started name=%s pid=%d log=%s", spec.name, popen.pid, log_file.name)
         return _Running(spec=spec, popen=popen, log_file=log_file, restarts=restarts)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _child_setup() -> None:
+    """Runs in each child before exec: its own session (a terminal's Ctrl-C
+    reaches the supervisor only, which stops the children in order), and
+    SIGTERM when the supervisor dies, even by SIGKILL, so none is orphaned."""
+    os.setsid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def python_module(module: str, *args: str) -> list[str]:
