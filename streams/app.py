@@ -149,6 +149,8 @@ def _faust_app(config: StreamsConfig) -> faust.App:
         web_enabled=config.web_port is not None,
         web_port=config.web_port or 6066,
         web_host="127.0.0.1",
+        # web_host only names the advertised URL; the socket binds to web_bind
+        web_bind="127.0.0.1",
     )
 
 
