@@ -63,6 +63,11 @@ def _event_time(magic: dict[str, Any], ctx: RequestContext) -> tuple[int, bool]:
     parsed = validation.parse_time_ms(raw)
     if parsed is None or parsed > ctx.received_at_ms + ctx.future_tolerance_ms:
         return ctx.received_at_ms, True
+    if parsed < 0:
+        raise Invalid(
+            "payload.properties.__timestamp",
+            "event time is before 1970-01-01T00:00:00Z, which cannot be stored",
+        )
     if parsed < ctx.received_at_ms - ctx.project.window_ms:
         raise Invalid(
             "payload.properties.__timestamp",

@@ -410,3 +410,26 @@ def test_records_kafka_refuses_are_rejected_as_internal(
     assert only_big.status_code == 503 and only_big.headers["retry-after"] == "5"
     assert single_big.status_code == 503
     assert sorted(r["name"] for _, r, _ in env.records(2)) == ["small", "small"]
+
+
+def test_event_before_1970_is_refused_whatever_the_window(env: Env) -> None:
+    project = env.registry.create_project("archive", window_ms=100 * 365 * 86_400_000)
+    client, secret = env.registry.create_client(project.id, name="archive")
+    headers = {"openpanel-client-id": client.id, "openpanel-client-secret": str(secret)}
+    old = {
+        "type": "track",
+        "payload": {"name": "x", "properties": {"__timestamp": "1960-05-01T00:00:00Z"}},
+    }
+    fine = {
+        "type": "track",
+        "payload": {"name": "x", "properties": {"__timestamp": "1999-05-01T00:00:00Z"}},
+    }
+
+    single = env.http.post("/track", json=old, headers=headers)
+    batch = env.http.post("/track/batch", json={"events": [old, fine]}, headers=headers)
+
+    assert single.status_code == 400
+    assert "before 1970" in single.json()["message"]
+    assert batch.json()["accepted"] == 1
+    assert batch.json()["rejected"][0]["index"] == 0
+    assert "__timestamp: event time is before 1970" in batch.json()["rejected"][0]["error"]
