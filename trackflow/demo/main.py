@@ -19,9 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ingress.registry import Registry
 from trackflow import pipeline, settings
 from trackflow.demo import datasets, replay, summary
-from trackflow.settings import Settings
+from trackflow.settings import Settings, env_float
 
 NEWEST_AGE_MS = 3 * 60_000
+START_DELAY_S = env_float("TRACKFLOW_HISTORICAL_START_DELAY_S", 30.0)
 IOT_DAYS = 7
 
 
@@ -118,13 +119,19 @@ def run_demo(
 
     accepted = sum(r.accepted for r in results.values())
     with _progress(console) as progress:
-        task = progress.add_task("ClickHouse: events stored", total=accepted)
+        stored_task = progress.add_task("ClickHouse: events stored", total=accepted)
+        starts_task = progress.add_task("ClickHouse: session_start events", total=None)
+
+        def show(events: int, sessions: int, starts: int) -> None:
+            progress.update(stored_task, completed=events)
+            progress.update(starts_task, completed=starts, total=max(sessions, 1))
+
+        console.print(
+            "A backfilled session's session_start is written once its upload has been quiet"
+            f" for {START_DELAY_S:g} s; waiting for them."
+        )
         report = summary.wait_and_summarize(
-            config,
-            project.id,
-            accepted,
-            plan.settle_timeout_s,
-            lambda stored: progress.update(task, completed=stored),
+            config, project.id, accepted, plan.settle_timeout_s, show
         )
     report.replays = results
     return report

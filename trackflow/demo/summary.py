@@ -72,15 +72,18 @@ def wait_and_summarize(
     project_id: str,
     accepted: int,
     timeout_s: float,
-    on_progress: Callable[[int], None],
+    on_progress: Callable[[int, int, int], None],
 ) -> Summary:
-    """Wait until every accepted event is in ClickHouse with its session_start."""
+    """Wait until every accepted event is in ClickHouse with its session_start.
+
+    `on_progress(events, sessions, session_starts)` is called after each look.
+    """
     client = _client(config)
     deadline = time.monotonic() + timeout_s
     settled = False
     while time.monotonic() < deadline:
         events, sessions, starts = stored_counts(client, project_id)
-        on_progress(events)
+        on_progress(events, sessions, starts)
         if events >= accepted and starts >= sessions:
             settled = True
             break
@@ -189,7 +192,11 @@ def _render_sessions(report: Summary, console: Console) -> None:
         per_day.add_row(day, f"{count:,}")
     console.print(per_day)
 
-    per_device = Table(title=f"Sessions per device (10 of {report.devices:,})")
+    shown = len(report.busiest_devices)
+    title = "Sessions per device" + (
+        f" ({shown} of {report.devices:,})" if shown < report.devices else ""
+    )
+    per_device = Table(title=title)
     per_device.add_column("device")
     per_device.add_column("sessions", justify="right")
     per_device.add_column("events", justify="right")
