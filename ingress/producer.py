@@ -21,9 +21,11 @@ from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from trackflow.logthrottle import Throttle
 from trackflow.topics import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
+log.addFilter(Throttle())
 
 # How long one poll() blocks when no callback is due: bounds how late stop()
 # is noticed, and costs nothing under load because poll returns at once.
@@ -87,7 +89,8 @@ def producer_config(
 
 class AsyncProducer:
     def __init__(self, config: dict[str, str | int | float | bool], timeout_s: float) -> None:
-        # librdkafka's own log lines go to this module's logger, served by poll()
+        # librdkafka's own log lines go to this module's logger, served by
+        # poll(); while the broker is away they repeat, so they are throttled
         self._producer = Producer(config, logger=log)
         self._timeout_s = timeout_s
         self._stopping = threading.Event()

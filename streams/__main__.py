@@ -17,6 +17,7 @@ from streams.admin import ensure_topics
 from streams.app import build_app
 from streams.config import StreamsConfig
 from trackflow import settings as settings_module
+from trackflow.logthrottle import throttle
 
 log = logging.getLogger("streams")
 
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> None:
         config.tick_s,
         config.batch_max,
     )
+    # While the broker is away aiokafka logs each failed connection attempt.
+    throttle("aiokafka", "aiokafka.conn", "aiokafka.consumer.fetcher", "aiokafka.producer.sender")
     ensure_topics(config)
     # Faust spends most of its per-message time creating and scheduling
     # asyncio tasks; uvloop makes that several times cheaper.
