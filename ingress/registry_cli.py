@@ -29,6 +29,18 @@ def _registry() -> Registry:
 
 
 def _project_create(args: argparse.Namespace) -> int:
+    problems = []
+    if not args.name.strip():
+        problems.append("the project name must not be empty")
+    if args.session_timeout_min <= 0:
+        problems.append(
+            f"--session-timeout-min must be positive, got {args.session_timeout_min:g}"
+        )
+    if args.window_days <= 0:
+        problems.append(f"--window-days must be positive, got {args.window_days:g}")
+    if problems:
+        print("trackflow: " + "; ".join(problems), file=sys.stderr)
+        return 2
     project = _registry().create_project(
         args.name,
         session_timeout_ms=int(args.session_timeout_min * 60_000),
