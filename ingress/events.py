@@ -55,6 +55,9 @@ def _window_text(window_ms: int) -> str:
     return f"{window_ms / 3_600_000:g} hours"
 
 
+MIN_EVENT_TIME_MS = 1_000
+
+
 def _event_time(magic: dict[str, Any], ctx: RequestContext) -> tuple[int, bool]:
     """(event time, whether the client's time was replaced by the receive time)."""
     raw = magic.get("__timestamp")
@@ -63,10 +66,12 @@ def _event_time(magic: dict[str, Any], ctx: RequestContext) -> tuple[int, bool]:
     parsed = validation.parse_time_ms(raw)
     if parsed is None or parsed > ctx.received_at_ms + ctx.future_tolerance_ms:
         return ctx.received_at_ms, True
-    if parsed < 0:
+    if parsed < MIN_EVENT_TIME_MS:
+        # session_start is stamped 100 ms before a session's first event, and
+        # ClickHouse stores no time before the epoch
         raise Invalid(
             "payload.properties.__timestamp",
-            "event time is before 1970-01-01T00:00:00Z, which cannot be stored",
+            "event time is before 1970-01-01T00:00:01Z, the earliest that can be stored",
         )
     if parsed < ctx.received_at_ms - ctx.project.window_ms:
         raise Invalid(

@@ -48,7 +48,13 @@ def main(argv: list[str] | None = None) -> None:
         config.batch_max,
     )
     # While the broker is away aiokafka logs each failed connection attempt.
-    throttle("aiokafka", "aiokafka.conn", "aiokafka.consumer.fetcher", "aiokafka.producer.sender")
+    throttle(
+        "aiokafka",
+        "aiokafka.conn",
+        "aiokafka.consumer.fetcher",
+        "aiokafka.consumer.group_coordinator",
+        "aiokafka.producer.sender",
+    )
     ensure_topics(config)
     # Faust spends most of its per-message time creating and scheduling
     # asyncio tasks; uvloop makes that several times cheaper.

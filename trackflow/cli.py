@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 from trackflow import pipeline, settings
@@ -134,14 +135,26 @@ def cmd_start(args: argparse.Namespace) -> int:
         start_new_session=True,
     )
     try:
-        pipeline.wait_ready(layout, timeout_s=args.timeout)
+        pipeline.wait_ready(layout, args.timeout, still_running=lambda: proc.poll() is None)
     except TimeoutError as exc:
         print(f"trackflow: {exc}; logs in {config.data_dir / 'logs'}", file=sys.stderr)
+        _print_tail(config.data_dir / "supervisor.log")
         proc.terminate()
+        proc.wait(40)
         return 1
     print(f"pipeline running (pid {proc.pid}); ingress at {layout.ingress_url}")
     print(f"logs: {config.data_dir / 'logs'}; stop it with `trackflow stop`")
     return 0
+
+
+def _print_tail(path: Path, lines: int = 15) -> None:
+    try:
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
+    except FileNotFoundError:
+        return
+    print(f"--- last lines of {path} ---", file=sys.stderr)
+    for line in tail:
+        print(line, file=sys.stderr)
 
 
 def cmd_stop(_args: argparse.Namespace) -> int:

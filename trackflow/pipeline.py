@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -83,11 +84,18 @@ def create_topics(settings: Settings) -> None:
     ensure_topics(StreamsConfig(settings=settings, data_dir=settings.data_dir))
 
 
-def wait_ready(layout: Layout, timeout_s: float = 120.0) -> None:
-    """Block until the ingress answers /readyz (it needs Kafka) or raise TimeoutError."""
+def wait_ready(
+    layout: Layout,
+    timeout_s: float = 120.0,
+    still_running: Callable[[], bool] = lambda: True,
+) -> None:
+    """Block until the ingress answers /readyz (it needs Kafka) or raise
+    TimeoutError; give up at once when `still_running()` turns false."""
     deadline = time.monotonic() + timeout_s
     last = "no answer"
     while time.monotonic() < deadline:
+        if not still_running():
+            raise TimeoutError("the pipeline stopped before it was ready")
         try:
             # each probe is short, so a hung socket can't eat the whole budget
             response = httpx.get(f"{layout.ingress_url}/readyz", timeout=2.0)
