@@ -148,13 +148,7 @@ def measure_latency(
     for proc in procs:
         proc.start()
     seen: dict[str, float] = {}
-    key = "properties_values[indexOf(properties_keys, 'bench_batch')]"
-    if running.query(
-        "SELECT count() FROM system.columns WHERE database = %(d)s AND table = 'events'"
-        " AND name = 'properties'",
-        {"d": running.settings.clickhouse_database},
-    )[0][0]:
-        key = "properties['bench_batch']"
+    key = running.dialect.map_get("properties", "bench_batch")
     acks: list[tuple[str, float]] = []
     collected = 0
     while collected < clients or len(seen) < len(acks):

@@ -153,6 +153,18 @@ class Dialect:
 
     # --- queries ------------------------------------------------------------
 
+    def time_ms(self, column: str) -> str:
+        """SQL reading a `time_ms` column as Unix milliseconds."""
+        if self.modern:
+            return f"toUnixTimestamp64Milli({column})"
+        return f"toUInt64(toUInt32({column})) * 1000 + {column}_ms"
+
+    def map_keys_values(self, column: str) -> tuple[str, str]:
+        """SQL reading a string map column as (keys array, values array)."""
+        if self.modern:
+            return f"mapKeys({column})", f"mapValues({column})"
+        return f"{column}_keys", f"{column}_values"
+
     def map_get(self, column: str, key: str) -> str:
         """SQL reading one key of a string map column ('' when absent)."""
         if self.modern:

@@ -4,6 +4,7 @@ database, registry and data folder."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -18,6 +19,8 @@ from typing import Any
 from clickhouse_driver import Client
 from confluent_kafka.admin import AdminClient
 
+from schemas.clickhouse.render import Dialect
+from sink.clickhouse import ClickHouse
 from trackflow import pipeline
 from trackflow.settings import Settings
 from trackflow.supervisor import Supervisor
@@ -78,6 +81,15 @@ class RunningPipeline:
     @property
     def url(self) -> str:
         return self.layout.ingress_url
+
+    @functools.cached_property
+    def dialect(self) -> Dialect:
+        """How the tables are rendered on the server this pipeline writes to."""
+        server = ClickHouse(self.settings)
+        try:
+            return server.dialect()
+        finally:
+            server.disconnect()
 
     def clickhouse(self) -> Client:
         return Client(

@@ -97,20 +97,8 @@ class EventRow:
     id: str
 
 
-def _time_ms_sql(running: RunningPipeline, table: str, column: str) -> str:
-    """Millisecond time of a column in either table rendering."""
-    legacy = running.query(
-        "SELECT count() FROM system.columns WHERE database = %(db)s AND table = %(t)s"
-        " AND name = %(c)s",
-        {"db": running.settings.clickhouse_database, "t": table, "c": f"{column}_ms"},
-    )[0][0]
-    if legacy:
-        return f"toUInt64(toUInt32({column})) * 1000 + {column}_ms"
-    return f"toUnixTimestamp64Milli({column})"
-
-
 def events_of(running: RunningPipeline, project: TestProject) -> list[EventRow]:
-    time_sql = _time_ms_sql(running, "events", "created_at")
+    time_sql = running.dialect.time_ms("created_at")
     rows = running.query(
         f"SELECT name, device_id, profile_id, session_id, {time_sql}, id FROM events"
         " WHERE project_id = %(p)s ORDER BY device_id, created_at",
@@ -134,8 +122,8 @@ class SessionRow:
 
 
 def sessions_of(running: RunningPipeline, project: TestProject) -> dict[str, SessionRow]:
-    start_sql = _time_ms_sql(running, "sessions", "created_at")
-    end_sql = _time_ms_sql(running, "sessions", "ended_at")
+    start_sql = running.dialect.time_ms("created_at")
+    end_sql = running.dialect.time_ms("ended_at")
     rows = running.query(
         "SELECT id, argMax(device_id, version), argMax(kind, version),"
         f" argMax({start_sql}, version), argMax({end_sql}, version), argMax(duration, version),"
@@ -182,14 +170,8 @@ def current_profile(
     running: RunningPipeline, project: TestProject, profile_id: str
 ) -> dict[str, Any] | None:
     """The profile's newest version as a dict, read from either rendering."""
-    legacy = (
-        _time_ms_sql(running, "profiles", "updated_at") != "toUnixTimestamp64Milli(updated_at)"
-    )
-    props = (
-        "argMax(properties_keys, version), argMax(properties_values, version)"
-        if legacy
-        else "mapKeys(argMax(properties, version)), mapValues(argMax(properties, version))"
-    )
+    keys_sql, values_sql = running.dialect.map_keys_values("properties")
+    props = f"argMax({keys_sql}, version), argMax({values_sql}, version)"
     rows = running.query(
         f"SELECT argMax(first_name, version), argMax(email, version), {props},"
         " argMax(groups, version) FROM profiles WHERE project_id = %(p)s AND id = %(id)s"

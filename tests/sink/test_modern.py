@@ -75,6 +75,13 @@ def test_sink_rows_and_shipped_queries(chdb: ChdbRunner, tmp_path: Path) -> None
     assert created.endswith(f".{ms % 1000:03d}")
     (city,) = chdb.execute(f"SELECT properties['address.city'] FROM {DB}.profiles FINAL")[0]
     assert city == "London"
+    (via_dialect,) = chdb.execute(
+        f"SELECT {dialect.time_ms('created_at')} FROM {DB}.events ORDER BY created_at LIMIT 1"
+    )[0]
+    assert via_dialect == ms
+    keys_sql, values_sql = dialect.map_keys_values("properties")
+    (keys, values) = chdb.execute(f"SELECT {keys_sql}, {values_sql} FROM {DB}.profiles FINAL")[0]
+    assert dict(zip(keys, values, strict=True))["address.city"] == "London"
 
     results = run_all(chdb, dialect, DB, "proj-m")
     assert sum(n for _, n in results["events_per_name"]) == len(expected.event_ids)
