@@ -47,13 +47,11 @@ class ReplayResult:
     accepted: int = 0
     # (reason, first words of the error) -> count
     rejected: Counter[tuple[str, str]] = field(default_factory=Counter)
-    accepted_ids: list[tuple[str, int]] = field(default_factory=list)
 
     def add(self, other: ReplayResult) -> None:
         self.sent += other.sent
         self.accepted += other.accepted
         self.rejected.update(other.rejected)
-        self.accepted_ids.extend(other.accepted_ids)
 
 
 def iso_ms(time_ms: int) -> str:
