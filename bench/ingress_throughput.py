@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -47,6 +45,8 @@ from ingress.deviceid import DeviceIds  # noqa: E402
 from ingress.events import RequestContext, build  # noqa: E402
 from ingress.producer import producer_config  # noqa: E402
 from ingress.registry import Registry  # noqa: E402
+from tests.net import free_port  # noqa: E402
+from trackflow import pipeline  # noqa: E402
 from trackflow import settings as settings_module  # noqa: E402
 from trackflow.topics import Topics  # noqa: E402
 
@@ -71,25 +71,6 @@ def event(i: int) -> dict[str, Any]:
             },
         },
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_ready(url: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"ingress at {url} not ready in {timeout_s} s")
 
 
 async def run_requests(url: str, path: str, bodies: list[bytes], parallel: int, ok: int) -> float:
@@ -215,7 +196,7 @@ def main() -> int:
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_ready(url, 60)
+        pipeline.wait_ready(url, 60)
         events = [event(i) for i in range(args.events)]
         singles = events[: args.single_events]
         single_bodies = [orjson.dumps(item) for item in singles]

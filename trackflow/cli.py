@@ -135,7 +135,9 @@ def cmd_start(args: argparse.Namespace) -> int:
         start_new_session=True,
     )
     try:
-        pipeline.wait_ready(layout, args.timeout, still_running=lambda: proc.poll() is None)
+        pipeline.wait_ready(
+            layout.ingress_url, args.timeout, still_running=lambda: proc.poll() is None
+        )
     except TimeoutError as exc:
         print(f"trackflow: {exc}; logs in {config.data_dir / 'logs'}", file=sys.stderr)
         _print_tail(config.data_dir / "supervisor.log")
@@ -187,7 +189,7 @@ def cmd_status(_args: argparse.Namespace) -> int:
             f"  {name:<10} pid {pid:<8} {'running' if pipeline.pid_alive(pid) else 'NOT running'}"
         )
     try:
-        pipeline.wait_ready(state.layout, timeout_s=3)
+        pipeline.wait_ready(state.layout.ingress_url, timeout_s=3)
         print(f"ingress ready at {state.layout.ingress_url}")
     except TimeoutError as exc:
         print(f"ingress NOT ready: {exc}")

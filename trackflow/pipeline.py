@@ -85,7 +85,7 @@ def create_topics(settings: Settings) -> None:
 
 
 def wait_ready(
-    layout: Layout,
+    ingress_url: str,
     timeout_s: float = 120.0,
     still_running: Callable[[], bool] = lambda: True,
 ) -> None:
@@ -98,16 +98,14 @@ def wait_ready(
             raise TimeoutError("the pipeline stopped before it was ready")
         try:
             # each probe is short, so a hung socket can't eat the whole budget
-            response = httpx.get(f"{layout.ingress_url}/readyz", timeout=2.0)
+            response = httpx.get(f"{ingress_url}/readyz", timeout=2.0)
             if response.status_code == 200:
                 return
             last = f"HTTP {response.status_code}: {response.text[:200]}"
         except httpx.HTTPError as exc:
             last = str(exc)
         time.sleep(0.5)
-    raise TimeoutError(
-        f"ingress at {layout.ingress_url} not ready after {timeout_s:.0f} s: {last}"
-    )
+    raise TimeoutError(f"ingress at {ingress_url} not ready after {timeout_s:.0f} s: {last}")
 
 
 @dataclass(frozen=True)

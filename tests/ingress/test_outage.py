@@ -4,7 +4,6 @@ acknowledged before it is lost, and service comes back with the broker."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from fastapi.testclient import TestClient
 from ingress.app import create_app
 from ingress.registry import Registry
 from tests.ingress.conftest import ingress_settings, make_topic, read_records
+from tests.net import free_port
 from trackflow.settings import Settings
 from trackflow.topics import Topics
 
@@ -25,21 +25,14 @@ pytestmark = pytest.mark.kafka
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class PrivateKafka:
     def __init__(self, stack_dir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.env = {
             **os.environ,
             "TRACKFLOW_STACK_DIR": str(stack_dir),
             "KAFKA_PORT": str(self.port),
-            "KAFKA_CONTROLLER_PORT": str(_free_port()),
+            "KAFKA_CONTROLLER_PORT": str(free_port()),
             "KAFKA_HEAP_OPTS": "-Xms128m -Xmx384m",
         }
 

@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ from confluent_kafka.admin import AdminClient
 
 from ingress.registry import Registry
 from tests.ingress.conftest import make_topic, read_records
+from trackflow import pipeline
 from trackflow.settings import Settings
 from trackflow.topics import Topics
 
@@ -52,7 +52,7 @@ def test_two_workers_serve_and_share_their_metrics(
     url = f"http://127.0.0.1:{port}"
     headers = {"openpanel-client-id": client.id, "openpanel-client-secret": secret or ""}
     try:
-        _wait_ready(url, timeout_s=30)
+        pipeline.wait_ready(url, timeout_s=30)
         # a new connection per request, so that both workers take some
         statuses = {
             httpx.post(
@@ -72,15 +72,3 @@ def test_two_workers_serve_and_share_their_metrics(
     assert statuses == {200}
     assert 'trackflow_ingress_requests_total{route="/track",status="200"} 40.0' in metrics
     assert len(read_records(stack_settings.kafka_bootstrap, topic, 40)) == 40
-
-
-def _wait_ready(url: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"ingress at {url} not ready in {timeout_s} s")

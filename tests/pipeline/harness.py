@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import os
 import signal
-import socket
 import threading
 import time
 import uuid
@@ -21,16 +20,10 @@ from confluent_kafka.admin import AdminClient
 
 from schemas.clickhouse.render import Dialect
 from sink.clickhouse import ClickHouse
+from tests.net import free_port
 from trackflow import pipeline
 from trackflow.settings import Settings
 from trackflow.supervisor import Supervisor
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -157,7 +150,7 @@ def start_pipeline(
     running = RunningPipeline(settings, layout, supervisor, process_env)
     running.watch()
     try:
-        pipeline.wait_ready(layout, timeout_s=120)
+        pipeline.wait_ready(layout.ingress_url, timeout_s=120)
     except TimeoutError:
         running.stop()
         raise

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 from clickhouse_driver import Client
 
+from tests.net import free_port
 from tests.sink.conftest import count, produce, wait_for
 from tests.sink.records import Expected, sessions_workload
 from trackflow.settings import ROOT, Settings
@@ -161,12 +161,6 @@ def test_sigkill_at_random_points(
     assert sum(0 < n < len(expected.event_ids) for n in seen_at_kill) >= 2, (
         f"the kills did not fall in the middle of the flow: {seen_at_kill}"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
