@@ -1,4 +1,5 @@
-"""The queries shipped with trackflow, for the demo and for data teams.
+"""The queries shipped with trackflow, for data teams; `trackflow demo` prints
+some of them.
 
 Each returns SQL for one dialect (schemas/clickhouse/render.py), so the same
 question runs on the legacy server and on current ClickHouse. Sessions are

@@ -17,6 +17,8 @@ from clickhouse_driver import Client
 from rich.console import Console
 from rich.table import Table
 
+from schemas.clickhouse.render import Dialect
+from sink import queries
 from trackflow.demo.replay import ReplayResult
 from trackflow.settings import Settings
 
@@ -88,24 +90,16 @@ def wait_and_summarize(
             settled = True
             break
         time.sleep(1.0)
-    return summarize(client, project_id, settled)
+    return summarize(client, config.clickhouse_database, project_id, settled)
 
 
-def summarize(client: Client, project_id: str, settled: bool) -> Summary:
+def summarize(client: Client, database: str, project_id: str, settled: bool) -> Summary:
     events, sessions, starts = stored_counts(client, project_id)
-    by_name = _rows(
-        client,
-        "SELECT name, count() AS n FROM events WHERE project_id = %(project)s"
-        " GROUP BY name ORDER BY n DESC",
-        project_id,
-    )
+    ((version,),) = client.execute("SELECT version()")
+    dialect = Dialect.for_version(str(version))
+    by_name = client.execute(queries.events_per_name(dialect, database, project_id))
     ends = dict(by_name).get("session_end", 0)
-    by_kind = _rows(
-        client,
-        "SELECT kind, count() FROM (SELECT id, argMax(kind, version) AS kind FROM sessions"
-        " WHERE project_id = %(project)s GROUP BY id) GROUP BY kind",
-        project_id,
-    )
+    by_kind = client.execute(queries.historical_vs_live_sessions(dialect, database, project_id))
     by_day = _rows(
         client,
         "SELECT toString(toDate(created_at)) AS day, uniqExact(session_id) FROM events"
